@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { defineJob } from '../define-job';
+import { QueueName } from '../queues';
+import { DaySchema, RunIdSchema } from './common';
+
+/** Parent of a run's flow: merge partials per (source, day), write metrics, then the day's report. */
+export const FinalizeRun = defineJob({
+  queue: QueueName.Report,
+  name: 'finalize-run',
+  data: z.object({ schemaVersion: z.literal(1), runId: RunIdSchema, date: DaySchema }),
+  result: z.object({
+    date: DaySchema,
+    complete: z.boolean(),
+    metricsWritten: z.number().int(),
+    reportPath: z.string().optional(),
+  }),
+  // Merging is deterministic and idempotent; a retry recomputes the same bytes.
+  defaults: { attempts: 2 },
+});
