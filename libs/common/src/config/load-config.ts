@@ -40,4 +40,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 }
 
 /** The variable names the schema knows, for docs and the compose cross-check test. */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.innerType().shape);
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
