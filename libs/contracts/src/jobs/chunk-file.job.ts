@@ -16,6 +16,8 @@ export const ChunkFile = defineJob({
     rawDir: z.string().min(1),
     file: FileRefSchema,
     fileIndex: z.number().int().nonnegative(),
+    /** Step reached, set by the chunker itself: `plan` (default) adds the chunks, `wait` collects them. */
+    step: z.enum(['plan', 'wait']).optional(),
   }),
   result: z.object({ chunks: z.array(ChunkSummarySchema), failedChunks: z.array(z.string()) }),
 });

@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext, Type } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig } from '../config/load-config';
+import type { AppConfig } from '../config/config.schema';
+import { createLogger } from '../logging/logger';
+
+/** Adapts pino to Nest's LoggerService so framework messages are JSON lines too. */
+export function nestLogger(log: Logger) {
+  return {
+    log: (m: unknown, ctx?: string) => log.debug({ ctx }, String(m)),
+    error: (m: unknown, trace?: string, ctx?: string) => log.error({ ctx, trace }, String(m)),
+    warn: (m: unknown, ctx?: string) => log.warn({ ctx }, String(m)),
+    debug: (m: unknown, ctx?: string) => log.debug({ ctx }, String(m)),
+    verbose: (m: unknown, ctx?: string) => log.trace({ ctx }, String(m)),
+  };
+}
+
+/** Load config or exit 1 with every problem listed: a service never runs half-configured. */
+export function loadConfigOrExit(service: string): AppConfig {
+  try {
+    return loadConfig({ ...process.env, SERVICE_NAME: process.env.SERVICE_NAME || service });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`[${service}] ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Start a worker service (no HTTP): Nest application context with shutdown hooks, so SIGTERM
+ * closes BullMQ workers (waiting for active jobs) before the connections close.
+ */
+export async function bootstrapWorker(service: string, makeModule: (config: AppConfig) => Type<unknown> | import('@nestjs/common').DynamicModule): Promise<INestApplicationContext> {
+  const config = loadConfigOrExit(service);
+  const log = createLogger(config, service);
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+  const app = await NestFactory.createApplicationContext(makeModule(config), { logger: nestLogger(log) });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  log.info({ redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@'), prefix: config.queuePrefix, rawDir: config.rawDir, outputDir: config.outputDir }, `${service} started`);
+  return app;
+}

@@ -1,0 +1,3 @@
+export * from './scanner';
+export * from './plan';
+export * from './header';

@@ -1,0 +1,393 @@
+/**
+ * RFC 4180 record scanner over a Buffer (SPEC §2, reliability notes §5).
+ *
+ * - delimiter `;` by default (any single ASCII character), quote `"`, doubled quotes inside
+ *   quoted fields, quoted newlines, CRLF or LF terminators, last record with or without one;
+ * - a UTF-8 BOM at byte 0 is skipped; fields are decoded as UTF-8;
+ * - blank lines (empty or a lone CR) are skipped by default (they are not records);
+ * - malformed quoting never throws: the record is returned with `error` set.
+ *
+ * Recovery rule (the same in `planChunks`, so byte ranges and chunk parses always agree):
+ * a malformed record — stray quote in an unquoted field, characters after a closing quote,
+ * a quoted field still open at the end of the data, a record longer than `maxRecordBytes`
+ * or spanning more than `maxRecordLines` physical lines — covers exactly its FIRST physical
+ * line, and scanning resumes on the next line. One bad quote therefore costs one line, never
+ * the rest of the chunk.
+ *
+ * Record extent is decided only from the bytes at and after the record start, so scanning a
+ * sub-range that starts on a record boundary yields the same records as scanning the whole file.
+ */
+
+export type CsvErrorKind =
+  /** A `"` inside an unquoted field. */
+  | 'stray_quote'
+  /** Something other than a delimiter or the end of the record after a closing quote. */
+  | 'garbage_after_quote'
+  /** A quoted field still open at the end of the data. */
+  | 'unclosed_quote'
+  /** The record is longer than `maxRecordBytes`. */
+  | 'record_too_large'
+  /** The record would span more than `maxRecordLines` physical lines. */
+  | 'too_many_lines';
+
+export interface CsvRecord {
+  /** Decoded fields; empty when `error` is set. */
+  fields: string[];
+  /** 1-based physical line of the record start (counted from `firstLine`). */
+  line: number;
+  /** Byte offset of the record start (counted from `baseOffset`). */
+  offset: number;
+  /** Byte offset just past the record terminator (or the end of the data), from `baseOffset`. */
+  end: number;
+  /** Physical lines the record spans (1 for an error record). */
+  lines: number;
+  error: CsvErrorKind | null;
+}
+
+export interface CsvScanOptions {
+  /** Field delimiter, one ASCII character. Default `;`. */
+  delimiter?: string;
+  /** Longest record accepted, terminator excluded. Default 1 MiB. */
+  maxRecordBytes?: number;
+  /** Most physical lines one record may span. Default 50. */
+  maxRecordLines?: number;
+  /** Skip a UTF-8 BOM at byte 0 of the buffer. Default: true when `baseOffset` is 0. */
+  bom?: boolean;
+  /** Skip blank lines (zero length or a lone CR). Default true. */
+  skipEmptyLines?: boolean;
+  /** Line number of the buffer's first byte. Default 1. */
+  firstLine?: number;
+  /** File offset of the buffer's first byte (added to `offset`/`end`). Default 0. */
+  baseOffset?: number;
+}
+
+export const DEFAULT_DELIMITER = ';';
+export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_RECORD_LINES = 50;
+
+const LF = 10;
+const CR = 13;
+const QUOTE = 34;
+
+/** Outcome codes of `parseRecordText`. */
+export const PARSE_OK = 0;
+export const PARSE_OPEN = 1;
+export const PARSE_STRAY = 2;
+export const PARSE_GARBAGE = 3;
+
+export function hasBom(buf: Buffer): boolean {
+  return buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+}
+
+export function delimiterCode(delimiter: string): number {
+  if (delimiter.length !== 1 || delimiter.charCodeAt(0) > 127 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+    throw new RangeError(`CSV delimiter must be one ASCII character other than quote/CR/LF, got ${JSON.stringify(delimiter)}`);
+  }
+  return delimiter.charCodeAt(0);
+}
+
+/**
+ * Split the text of one record (terminator already removed) into `out`.
+ * Returns PARSE_OK, PARSE_OPEN (a quoted field is still open at the end of `s`: the record
+ * continues on the next line), PARSE_STRAY or PARSE_GARBAGE.
+ */
+export function parseRecordText(s: string, delim: string, out: string[]): number {
+  const n = s.length;
+  let i = 0;
+  // Position of the next quote at or after i (n when none), refreshed after each quoted field.
+  let nq = s.indexOf('"');
+  if (nq < 0) nq = n;
+  for (;;) {
+    if (i === nq) {
+      // Quoted field: find the closing quote, skipping doubled quotes.
+      let j = i + 1;
+      let doubled = false;
+      for (;;) {
+        const q = s.indexOf('"', j);
+        if (q < 0) return PARSE_OPEN;
+        if (q + 1 < n && s.charCodeAt(q + 1) === QUOTE) {
+          doubled = true;
+          j = q + 2;
+          continue;
+        }
+        const raw = s.slice(i + 1, q);
+        out.push(doubled ? raw.replaceAll('""', '"') : raw);
+        i = q + 1;
+        break;
+      }
+      if (i === n) return PARSE_OK;
+      if (s[i] !== delim) return PARSE_GARBAGE;
+      i++;
+      nq = s.indexOf('"', i);
+      if (nq < 0) nq = n;
+      continue;
+    }
+    const d = s.indexOf(delim, i);
+    const end = d < 0 ? n : d;
+    if (nq < end) return PARSE_STRAY;
+    out.push(s.slice(i, end));
+    if (d < 0) return PARSE_OK;
+    i = d + 1;
+  }
+}
+
+interface FastSlices {
+  latin1Slice?(start: number, end: number): string;
+  utf8Slice?(start: number, end: number): string;
+}
+const proto = Buffer.prototype as unknown as FastSlices;
+/** Buffer.prototype.latin1Slice/utf8Slice skip the argument checks of toString(); fall back when absent. */
+const latin1: (b: Buffer, s: number, e: number) => string =
+  typeof proto.latin1Slice === 'function' ? (b, s, e) => (b as unknown as Required<FastSlices>).latin1Slice(s, e) : (b, s, e) => b.toString('latin1', s, e);
+const utf8: (b: Buffer, s: number, e: number) => string =
+  typeof proto.utf8Slice === 'function' ? (b, s, e) => (b as unknown as Required<FastSlices>).utf8Slice(s, e) : (b, s, e) => b.toString('utf8', s, e);
+
+const NON_ASCII = /[^\x00-\x7f]/g;
+function nextNonAscii(s: string, from: number): number {
+  NON_ASCII.lastIndex = from;
+  return NON_ASCII.test(s) ? NON_ASCII.lastIndex - 1 : s.length;
+}
+
+/**
+ * `parseRecordText` for one physical line `buf[p, ce)`, without decoding the whole line as UTF-8:
+ * the structure is read on a Latin-1 view (one char per byte, so quotes, delimiters and
+ * positions are the bytes'), and only fields that contain non-ASCII bytes are decoded as UTF-8.
+ * Same results and status codes as `parseRecordText(utf8(buf[p, ce)))`.
+ */
+export function parseLineBytes(buf: Buffer, p: number, ce: number, delim: string, out: string[]): number {
+  const s = latin1(buf, p, ce);
+  const n = s.length;
+  let na = nextNonAscii(s, 0);
+  let i = 0;
+  let nq = s.indexOf('"');
+  if (nq < 0) nq = n;
+  for (;;) {
+    if (i === nq) {
+      let j = i + 1;
+      let doubled = false;
+      for (;;) {
+        const q = s.indexOf('"', j);
+        if (q < 0) return PARSE_OPEN;
+        if (q + 1 < n && s.charCodeAt(q + 1) === QUOTE) {
+          doubled = true;
+          j = q + 2;
+          continue;
+        }
+        let raw: string;
+        if (na < q) {
+          raw = utf8(buf, p + i + 1, p + q);
+          na = nextNonAscii(s, q);
+        } else raw = s.slice(i + 1, q);
+        out.push(doubled ? raw.replaceAll('""', '"') : raw);
+        i = q + 1;
+        break;
+      }
+      if (i === n) return PARSE_OK;
+      if (s[i] !== delim) return PARSE_GARBAGE;
+      i++;
+      nq = s.indexOf('"', i);
+      if (nq < 0) nq = n;
+      continue;
+    }
+    const d = s.indexOf(delim, i);
+    const end = d < 0 ? n : d;
+    if (nq < end) return PARSE_STRAY;
+    if (na < end) {
+      out.push(utf8(buf, p + i, p + end));
+      na = nextNonAscii(s, end);
+    } else out.push(s.slice(i, end));
+    if (d < 0) return PARSE_OK;
+    i = d + 1;
+  }
+}
+
+/** Fields of one line of text (a header line, for instance); null when its quoting is malformed. */
+export function splitCsvLine(text: string, delimiter = DEFAULT_DELIMITER): string[] | null {
+  let s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (s.endsWith('\r\n')) s = s.slice(0, -2);
+  else if (s.endsWith('\n') || s.endsWith('\r')) s = s.slice(0, -1);
+  delimiterCode(delimiter);
+  const out: string[] = [];
+  return parseRecordText(s, delimiter, out) === PARSE_OK ? out : null;
+}
+
+/** Parity (0/1) of the number of quote bytes in [from, to). */
+function quoteParity(buf: Buffer, from: number, to: number): number {
+  let parity = 0;
+  let q = buf.indexOf(QUOTE, from);
+  while (q >= 0 && q < to) {
+    parity ^= 1;
+    q = buf.indexOf(QUOTE, q + 1);
+  }
+  return parity;
+}
+
+/** Result of `readRecordAt`. `NEED_MORE` only when the data is not final. */
+export interface RecordSpan {
+  /** Index just past the terminator (or the data end). */
+  end: number;
+  /** Index of the end of the record content (before CR LF / LF). */
+  contentEnd: number;
+  lines: number;
+  error: CsvErrorKind | null;
+  fields: string[] | null;
+  /** True for a blank line (not a record). */
+  blank: boolean;
+}
+
+export const NEED_MORE = null;
+
+/**
+ * Read the record starting at `p` (a line start) in `buf[0, len)`. `final` says whether `len`
+ * is the real end of the data; when it is not and the record may continue past `len`, returns
+ * NEED_MORE. `wantFields` false skips decoding of well-formed single-line records (fast planning).
+ */
+export function readRecordAt(
+  buf: Buffer,
+  p: number,
+  len: number,
+  final: boolean,
+  delim: string,
+  maxBytes: number,
+  maxLines: number,
+  skipEmpty: boolean,
+  wantFields: boolean,
+): RecordSpan | null {
+  let lf = buf.indexOf(LF, p);
+  if (lf >= len) lf = -1;
+  if (lf < 0 && !final) {
+    // The first line is not complete in the window.
+    if (len - p > maxBytes) return { end: -1, contentEnd: -1, lines: 1, error: 'record_too_large', fields: null, blank: false };
+    return NEED_MORE;
+  }
+  const lineEnd = lf < 0 ? len : lf;
+  const end1 = lf < 0 ? len : lf + 1;
+  const contentEnd1 = lineEnd > p && buf[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+  if (skipEmpty && contentEnd1 === p) return { end: end1, contentEnd: p, lines: 1, error: null, fields: null, blank: true };
+  if (contentEnd1 - p > maxBytes) return { end: end1, contentEnd: contentEnd1, lines: 1, error: 'record_too_large', fields: null, blank: false };
+
+  let q = buf.indexOf(QUOTE, p);
+  if (q >= lineEnd) q = -1;
+  if (q < 0) {
+    // No quote at all: the common fast case.
+    if (!wantFields) return { end: end1, contentEnd: contentEnd1, lines: 1, error: null, fields: null, blank: false };
+    const fields: string[] = [];
+    parseLineBytes(buf, p, contentEnd1, delim, fields);
+    return { end: end1, contentEnd: contentEnd1, lines: 1, error: null, fields, blank: false };
+  }
+  if (!wantFields && quoteParity(buf, q, lineEnd) === 0) {
+    // Even number of quotes: the record is this line whether or not its quoting is valid.
+    return { end: end1, contentEnd: contentEnd1, lines: 1, error: null, fields: null, blank: false };
+  }
+  const fields: string[] = [];
+  const status = parseLineBytes(buf, p, contentEnd1, delim, fields);
+  if (status === PARSE_OK) return { end: end1, contentEnd: contentEnd1, lines: 1, error: null, fields: wantFields ? fields : null, blank: false };
+  if (status !== PARSE_OPEN) return errorLine(end1, contentEnd1, status === PARSE_STRAY ? 'stray_quote' : 'garbage_after_quote');
+
+  // A quoted field is open at the end of the first line: find the first later line end where the
+  // quote count since `p` is even (the state machine is then outside quotes, unless the record is
+  // malformed, which the full parse below detects).
+  if (lf < 0) return errorLine(end1, contentEnd1, 'unclosed_quote');
+  let lineStart = lf + 1;
+  let lines = 1;
+  for (;;) {
+    if (lineStart >= len) {
+      if (final) return errorLine(end1, contentEnd1, 'unclosed_quote');
+      if (len - p > maxBytes) return errorLine(end1, contentEnd1, 'record_too_large');
+      return NEED_MORE;
+    }
+    lines++;
+    if (lines > maxLines) return errorLine(end1, contentEnd1, 'too_many_lines');
+    let nlf = buf.indexOf(LF, lineStart);
+    if (nlf >= len) nlf = -1;
+    if (nlf < 0 && !final) {
+      if (len - p > maxBytes) return errorLine(end1, contentEnd1, 'record_too_large');
+      return NEED_MORE;
+    }
+    const le = nlf < 0 ? len : nlf;
+    if (quoteParity(buf, lineStart, le) === 1) {
+      // Back outside quotes: the record ends on this line.
+      const ce = le > lineStart && buf[le - 1] === CR ? le - 1 : le;
+      if (ce - p > maxBytes) return errorLine(end1, contentEnd1, 'record_too_large');
+      const out: string[] = [];
+      const st = parseRecordText(buf.toString('utf8', p, ce), delim, out);
+      if (st === PARSE_OK) return { end: nlf < 0 ? len : nlf + 1, contentEnd: ce, lines, error: null, fields: wantFields ? out : null, blank: false };
+      return errorLine(end1, contentEnd1, st === PARSE_STRAY ? 'stray_quote' : st === PARSE_GARBAGE ? 'garbage_after_quote' : 'unclosed_quote');
+    }
+    if (le - p > maxBytes) return errorLine(end1, contentEnd1, 'record_too_large');
+    if (nlf < 0) return errorLine(end1, contentEnd1, 'unclosed_quote');
+    lineStart = nlf + 1;
+  }
+}
+
+function errorLine(end: number, contentEnd: number, error: CsvErrorKind): RecordSpan {
+  return { end, contentEnd, lines: 1, error, fields: null, blank: false };
+}
+
+/**
+ * Pull-style scanner: `next()` returns the next record, or null at the end of the buffer.
+ * The whole buffer is the data (its end is the end of the last record).
+ */
+export class CsvScanner {
+  private pos: number;
+  private line: number;
+  private readonly delim: string;
+  private readonly maxBytes: number;
+  private readonly maxLines: number;
+  private readonly skipEmpty: boolean;
+  private readonly base: number;
+
+  constructor(
+    private readonly buf: Buffer,
+    opts: CsvScanOptions = {},
+  ) {
+    this.delim = opts.delimiter ?? DEFAULT_DELIMITER;
+    delimiterCode(this.delim);
+    this.maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.maxLines = opts.maxRecordLines ?? DEFAULT_MAX_RECORD_LINES;
+    this.skipEmpty = opts.skipEmptyLines ?? true;
+    this.base = opts.baseOffset ?? 0;
+    this.line = opts.firstLine ?? 1;
+    const bom = opts.bom ?? this.base === 0;
+    this.pos = bom && hasBom(buf) ? 3 : 0;
+  }
+
+  /** Offset (from `baseOffset`) where the next record starts. */
+  get offset(): number {
+    return this.base + this.pos;
+  }
+
+  next(): CsvRecord | null {
+    const buf = this.buf;
+    const len = buf.length;
+    while (this.pos < len) {
+      const p = this.pos;
+      const span = readRecordAt(buf, p, len, true, this.delim, this.maxBytes, this.maxLines, this.skipEmpty, true)!;
+      const line = this.line;
+      this.pos = span.end;
+      this.line += span.lines;
+      if (span.blank) continue;
+      return {
+        fields: span.fields ?? [],
+        line,
+        offset: this.base + p,
+        end: this.base + span.end,
+        lines: span.lines,
+        error: span.error,
+      };
+    }
+    return null;
+  }
+
+  *[Symbol.iterator](): Generator<CsvRecord> {
+    for (let r = this.next(); r; r = this.next()) yield r;
+  }
+}
+
+/** Every record of `buf`, in order. */
+export function parseCsv(buf: Buffer, opts: CsvScanOptions = {}): CsvRecord[] {
+  const out: CsvRecord[] = [];
+  const sc = new CsvScanner(buf, opts);
+  for (let r = sc.next(); r; r = sc.next()) out.push(r);
+  return out;
+}

@@ -1,0 +1,159 @@
+/**
+ * Fan-in of a run: merge the partials of every (source, day), write the metric documents, then
+ * build the day's report. Framework-free: the store is passed in. Deterministic: partials are
+ * merged in (relative path, chunk index) order, so the result does not depend on how files were
+ * chunked or in which order workers finished.
+ */
+import { ANY_DAY, emptyQuality, mergeQuality, QualityCounts, reject, SourceName, SOURCES } from '../shared/model';
+import type { MetricsByType, ReferentielMetrics } from '../shared/metrics-types';
+import { addDays } from '../shared/time';
+import { BACKFILL_SOURCES, handlerFor } from '../sources/registry';
+import { buildDailyReport, DailyReport, ReportFileEntry, reportToCsv, validateReport } from '../report';
+
+export interface ChunkRef {
+  fileKey: string;
+  source: SourceName;
+  relPath: string;
+  chunkIndex: number;
+  days: string[];
+  quality: QualityCounts;
+}
+
+export interface RunFile {
+  fileIndex: number;
+  source: SourceName;
+  relPath: string;
+  fileKey: string;
+  status: 'ok' | 'failed';
+  error?: string;
+}
+
+export interface FinalizeStore {
+  getPartial<T = unknown>(key: { source: string; fileKey: string; chunkIndex: number }, day: string): Promise<T | null>;
+  getMetrics<T = unknown>(type: string, day: string): Promise<T | null>;
+  putMetrics(type: string, day: string, doc: unknown): Promise<void>;
+}
+
+export interface FinalizeResult {
+  report: DailyReport;
+  csv: string;
+  metricsWritten: { type: SourceName; day: string }[];
+}
+
+/** A report failed its own JSON Schema: a defect, never published. */
+export class ReportInvalidError extends Error {
+  constructor(errors: string[]) {
+    super(`report does not match report.schema.json: ${errors.slice(0, 5).join('; ')}`);
+    this.name = 'ReportInvalidError';
+  }
+}
+
+const HISTORY_DAYS = 7;
+/** Sources whose day metrics compare with their own trailing days (bike-counter anomalies). */
+const HISTORY_SOURCES: ReadonlySet<SourceName> = new Set<SourceName>(['bikes']);
+
+export async function finalizeRun(
+  store: FinalizeStore,
+  input: { date: string; chunks: ChunkRef[]; files: RunFile[]; generatedAt: string },
+): Promise<FinalizeResult> {
+  const D = input.date;
+  const okFiles = new Set(input.files.filter((f) => f.status === 'ok').map((f) => f.fileKey));
+  const chunks = input.chunks
+    .filter((c) => okFiles.has(c.fileKey))
+    .sort((a, b) => a.relPath.localeCompare(b.relPath) || a.chunkIndex - b.chunkIndex);
+
+  const forD: Partial<MetricsByType> = {};
+  const dayQuality: Partial<Record<SourceName, QualityCounts>> = {};
+  const written: { type: SourceName; day: string }[] = [];
+
+  // The référentiel first: comptages needs arc lengths and positions.
+  const order: SourceName[] = ['referentiel', ...SOURCES.filter((s) => s !== 'referentiel')];
+  for (const source of order) {
+    const own = chunks.filter((c) => c.source === source);
+    if (!own.length) continue;
+    const handler = handlerFor(source);
+    const dated = new Set(own.flatMap((c) => c.days).filter((d) => d !== ANY_DAY));
+    const targets = BACKFILL_SOURCES.has(source) ? [...dated].sort() : [D];
+    if (!targets.includes(D)) targets.push(D);
+
+    const ctx: { referentiel?: ReferentielMetrics['mapping']; history?: Record<string, unknown> } = {};
+    if (source === 'comptages') {
+      const ref = (forD.referentiel ?? (await store.getMetrics<ReferentielMetrics>('referentiel', D))) as ReferentielMetrics | null;
+      if (ref) ctx.referentiel = ref.mapping;
+    }
+
+    for (const day of targets.sort()) {
+      const partials: unknown[] = [];
+      for (const c of own) {
+        for (const key of [day, ANY_DAY]) {
+          if (!c.days.includes(key)) continue;
+          const p = await store.getPartial({ source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, key);
+          if (p !== null) partials.push(p);
+        }
+      }
+      if (!partials.length) {
+        // Files of this source were read but none holds day D: say so, never write an empty day
+        // over one that another run filled.
+        if (day === D) {
+          const q = emptyQuality();
+          reject(q, { file: own[0].relPath, reason: 'no_data_for_day' });
+          q.records += 1; // counted as one rejected input, so records = accepted + rejected holds
+          dayQuality[source] = q;
+        }
+        continue;
+      }
+      if (HISTORY_SOURCES.has(source)) {
+        const history: Record<string, unknown> = {};
+        for (let i = 1; i <= HISTORY_DAYS; i++) {
+          const h = await store.getMetrics(source, addDays(day, -i));
+          if (h) history[addDays(day, -i)] = h;
+        }
+        ctx.history = history;
+      }
+      const result = handler.finalizeDay(day, partials, ctx);
+      await store.putMetrics(source, day, result.metrics);
+      written.push({ type: source, day });
+      if (day === D) {
+        (forD as Record<string, unknown>)[source] = result.metrics;
+        dayQuality[source] = result.quality;
+      }
+    }
+  }
+
+  // Record counts per source: every chunk of the source's files, plus what the merge found for D.
+  const quality: Partial<Record<SourceName, QualityCounts>> = {};
+  for (const source of SOURCES) {
+    const parts = chunks.filter((c) => c.source === source).map((c) => c.quality);
+    if (dayQuality[source]) parts.push(dayQuality[source]!);
+    if (parts.length) quality[source] = mergeQuality(parts);
+  }
+  const files: ReportFileEntry[] = input.files.map((f) => {
+    const q = mergeQuality(chunks.filter((c) => c.fileKey === f.fileKey).map((c) => c.quality));
+    const entry: ReportFileEntry = { source: f.source, relPath: f.relPath, status: f.status };
+    if (f.error) entry.error = f.error;
+    if (f.status === 'ok') {
+      entry.records = q.records;
+      entry.rejected = q.records - q.accepted;
+    }
+    return entry;
+  });
+
+  const previousWeek: Partial<MetricsByType> = {};
+  for (const source of SOURCES) {
+    const doc = await store.getMetrics(source, addDays(D, -7));
+    if (doc) (previousWeek as Record<string, unknown>)[source] = doc;
+  }
+
+  const report = buildDailyReport({
+    date: D,
+    generatedAt: input.generatedAt,
+    metrics: forD,
+    previousWeek,
+    files,
+    quality,
+    expectedSources: [...SOURCES],
+  });
+  const check = validateReport(report);
+  if (!check.valid) throw new ReportInvalidError(check.errors);
+  return { report, csv: reportToCsv(report), metricsWritten: written };
+}

@@ -1,0 +1,3 @@
+export * from './velib-handler';
+export { readVelibSnapshots } from './velib-input';
+export type { VelibInfoEntry, VelibRawSnapshot, VelibReadResult, VelibStatusRaw } from './velib-input';

@@ -1,0 +1,52 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Job, Queue } from 'bullmq';
+import { ChunkFile, JobData, jobIds, ProcessChunk, QueueName } from '@cityflow/contracts';
+import { APP_CONFIG, AppConfig, LOGGER, Logger } from '@cityflow/common';
+import { assertVersion, planChunks, resolveInside } from '@cityflow/domain';
+
+@Injectable()
+export class ChunkerService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+    @InjectQueue(QueueName.Process) private readonly processQueue: Queue,
+  ) {}
+
+  /**
+   * Scan the file once for record boundaries (quote-aware, bounded memory, no copy) and add one
+   * `process-chunk` child per `EC2_CHUNK_SIZE` rows. Child ids are deterministic, so a retried
+   * plan step adds nothing twice.
+   */
+  async addChunks(job: Job, data: JobData<typeof ChunkFile>): Promise<number> {
+    const abs = resolveInside(data.rawDir, data.file.relPath);
+    assertVersion(abs, data.file.version, data.file.relPath);
+    const started = Date.now();
+    const plan = await planChunks(abs, this.config.chunkRows);
+    for (const range of plan.ranges) {
+      await this.processQueue.add(
+        ProcessChunk.name,
+        ProcessChunk.parse({
+          schemaVersion: 1,
+          runId: data.runId,
+          rawDir: data.rawDir,
+          file: data.file,
+          range: { index: range.index, start: range.start, end: range.end },
+          header: range.index === 0 ? undefined : plan.header,
+          rows: range.rows,
+        }),
+        {
+          ...ProcessChunk.defaults,
+          jobId: jobIds.chunk(data.runId, data.fileIndex, range.index),
+          parent: { id: job.id!, queue: job.queueQualifiedName },
+          ignoreDependencyOnFailure: true,
+        },
+      );
+    }
+    this.log.info(
+      { runId: data.runId, file: data.file.relPath, bytes: data.file.size, rows: plan.totalRows, chunks: plan.ranges.length, ms: Date.now() - started },
+      'file split into chunks',
+    );
+    return plan.ranges.length;
+  }
+}

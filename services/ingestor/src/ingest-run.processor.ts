@@ -1,0 +1,28 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
+import { Job, UnrecoverableError } from 'bullmq';
+import { IngestRun, JobContractError, JobResult, QueueName } from '@cityflow/contracts';
+import { LOGGER, Logger } from '@cityflow/common';
+import { RawDirError } from '@cityflow/domain';
+import { IngestorService } from './ingestor.service';
+
+@Processor(QueueName.Ingest)
+export class IngestRunProcessor extends WorkerHost {
+  constructor(
+    private readonly ingestor: IngestorService,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<JobResult<typeof IngestRun>> {
+    try {
+      return await this.ingestor.ingest(IngestRun.parse(job.data));
+    } catch (e) {
+      this.log.warn({ jobId: job.id, err: e }, 'ingest failed');
+      // Bad payloads and missing raw folders will not fix themselves: no retry.
+      if (e instanceof JobContractError || e instanceof RawDirError || e instanceof RangeError) throw new UnrecoverableError(`${(e as Error).name}: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+}

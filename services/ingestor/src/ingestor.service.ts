@@ -1,0 +1,75 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { FlowChildJob, FlowProducer } from 'bullmq';
+import { ChunkFile, FinalizeRun, IngestRun, JobData, jobIds, ProcessChunk, QueueName } from '@cityflow/contracts';
+import { APP_CONFIG, AppConfig, LOGGER, Logger, RunRecord, STORE, Store, workerConnection } from '@cityflow/common';
+import { discoverRawFiles, FileRef, isSplittable } from '@cityflow/domain';
+
+/** Decides, per raw file of the day, whether it is processed whole or goes to the chunker. */
+export function planFiles(files: FileRef[], maxFileSizeBytes: number) {
+  return files.map((file, fileIndex) => ({ file, fileIndex, chunked: file.size > maxFileSizeBytes && isSplittable(file.source) }));
+}
+
+@Injectable()
+export class IngestorService implements OnModuleDestroy {
+  private readonly flows: FlowProducer;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(STORE) private readonly store: Store,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
+    this.flows = new FlowProducer({ connection: workerConnection(config.redisUrl), prefix: config.queuePrefix });
+    this.flows.on('error', (err) => this.log.error({ err }, 'flow producer error'));
+  }
+
+  async onModuleDestroy() {
+    await this.flows.close();
+  }
+
+  /**
+   * Discover the day's files and add the run's flow. Safe to repeat: the run record is rewritten
+   * with the same content and every job id is deterministic, so BullMQ adds nothing twice.
+   */
+  async ingest(data: JobData<typeof IngestRun>) {
+    const rawDir = data.rawDir ?? this.config.rawDir;
+    const plan = planFiles(discoverRawFiles(rawDir, data.date), this.config.maxFileSizeBytes);
+    const existing = await this.store.getRun(data.runId);
+    const now = new Date().toISOString();
+    const run: RunRecord = {
+      runId: data.runId,
+      date: data.date,
+      status: 'running',
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+      rawDir,
+      files: plan.map((p) => ({ fileIndex: p.fileIndex, source: p.file.source, relPath: p.file.relPath, size: p.file.size, chunked: p.chunked, fileKey: p.file.fileKey })),
+    };
+    await this.store.putRun(run);
+
+    const children: FlowChildJob[] = plan.map(({ file, fileIndex, chunked }) =>
+      chunked
+        ? {
+            name: ChunkFile.name,
+            queueName: QueueName.Chunk,
+            data: ChunkFile.parse({ schemaVersion: 1, runId: data.runId, rawDir, file, fileIndex }),
+            opts: { ...ChunkFile.defaults, jobId: jobIds.file(data.runId, fileIndex), ignoreDependencyOnFailure: true },
+          }
+        : {
+            name: ProcessChunk.name,
+            queueName: QueueName.Process,
+            data: ProcessChunk.parse({ schemaVersion: 1, runId: data.runId, rawDir, file, range: { index: 0, start: 0, end: file.size } }),
+            opts: { ...ProcessChunk.defaults, jobId: jobIds.chunk(data.runId, fileIndex, 0), ignoreDependencyOnFailure: true },
+          },
+    );
+    await this.flows.add({
+      name: FinalizeRun.name,
+      queueName: QueueName.Report,
+      data: FinalizeRun.parse({ schemaVersion: 1, runId: data.runId, date: data.date }),
+      opts: { ...FinalizeRun.defaults, jobId: jobIds.finalize(data.runId) },
+      children,
+    });
+    const chunkedFiles = plan.filter((p) => p.chunked).length;
+    this.log.info({ runId: data.runId, date: data.date, files: plan.length, chunkedFiles }, 'run flow added');
+    return IngestRun.parseResult({ files: plan.length, chunkedFiles });
+  }
+}

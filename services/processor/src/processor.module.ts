@@ -1,0 +1,16 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { QueueName } from '@cityflow/contracts';
+import { AppConfig, CoreModule, QueueModule } from '@cityflow/common';
+import { ProcessChunkProcessor } from './process-chunk.processor';
+import { ProcessorService } from './processor.service';
+
+@Module({})
+export class ProcessorModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ProcessorModule,
+      imports: [CoreModule.forRoot(config, 'processor'), QueueModule.forRoot(config, [QueueName.Process])],
+      providers: [ProcessorService, ProcessChunkProcessor],
+    };
+  }
+}

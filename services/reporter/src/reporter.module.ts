@@ -1,0 +1,16 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { QueueName } from '@cityflow/contracts';
+import { AppConfig, CoreModule, QueueModule } from '@cityflow/common';
+import { FinalizeRunProcessor } from './finalize-run.processor';
+import { ReporterService } from './reporter.service';
+
+@Module({})
+export class ReporterModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ReporterModule,
+      imports: [CoreModule.forRoot(config, 'reporter'), QueueModule.forRoot(config, [QueueName.Report])],
+      providers: [ReporterService, FinalizeRunProcessor],
+    };
+  }
+}

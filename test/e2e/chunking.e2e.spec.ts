@@ -1,0 +1,55 @@
+/**
+ * The same multi-day file processed whole and cut into many chunks gives byte-identical metrics
+ * (for every day in the file) and an identical report. Real services, real Redis.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fixture } from '@cityflow/testing';
+import { hashTree, makeRawTree, startTestStack, TestStack } from './stack-helper';
+
+const COMPTAGES = fixture('real/comptages-routiers-permanents/louisgthier_comptages-routiers-permanents-washington_arc4264_2024-10-01_to_2024-12-06.csv');
+const REFERENTIEL = fixture('real/referentiel-geographique-capteurs/noobzik_referentiel-comptages-routiers_snapshot-2022-02.csv');
+const DAY = '2024-10-27'; // 25-hour day
+
+describe('chunked vs unchunked (real services)', () => {
+  let whole: TestStack;
+  let chunked: TestStack;
+  let raw: string;
+
+  beforeAll(async () => {
+    raw = makeRawTree({ 'batch/comptages-washington.csv': COMPTAGES, 'batch/referentiel-comptages-routiers.csv': REFERENTIEL });
+    const common = { SOURCE_DATE_EPOCH: '1735689600' };
+    [whole, chunked] = await Promise.all([
+      startTestStack(common),
+      // 0.05 MB threshold and 60-row chunks: the 393 kB file becomes ~20 chunks.
+      startTestStack({ ...common, MAX_FILE_SIZE_MB: '0.05', EC2_CHUNK_SIZE: '60' }, 2),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([whole?.stop(), chunked?.stop()]);
+  });
+
+  it('writes identical bytes for every metrics file and the report', async () => {
+    const a = await whole.run(DAY, raw);
+    const b = await chunked.run(DAY, raw);
+    expect(a.status).not.toBe('failed');
+    expect(b.status).not.toBe('failed');
+
+    const runB = JSON.parse(fs.readFileSync(path.join(chunked.outputDir, 'state/runs', `${b.runId}.json`), 'utf8'));
+    const comptagesFile = runB.files.find((f: { source: string }) => f.source === 'comptages');
+    expect(comptagesFile.chunked).toBe(true);
+    const chunkSummaries = fs.readdirSync(path.join(chunked.outputDir, 'state/chunks/comptages', comptagesFile.fileKey));
+    expect(chunkSummaries.length).toBeGreaterThanOrEqual(15);
+
+    const pick = (rel: string) => rel.startsWith('metrics/') || rel.startsWith('reports/');
+    const ha = hashTree(whole.outputDir, pick);
+    const hb = hashTree(chunked.outputDir, pick);
+    // Metrics for every day of the file (2024-09-30 … 2024-12-06), not only the run's day.
+    const comptagesDays = Object.keys(ha).filter((k) => k.startsWith('metrics/comptages_metrics_'));
+    expect(comptagesDays.length).toBeGreaterThanOrEqual(60);
+    expect(Object.keys(ha).sort()).toEqual(Object.keys(hb).sort());
+    expect(hb).toEqual(ha);
+    expect(ha[`reports/daily_report_${DAY}.json`]).toBeDefined();
+  }, 300_000);
+});
