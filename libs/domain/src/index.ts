@@ -11,3 +11,7 @@ export * from './sources/velib';
 export * from './sources/chantiers';
 export * from './sources/traffic';
 export * from './sources/weather';
+export * from './report';
+export * from './csv';
+export * from './sources/comptages';
+export * from './sources/referentiel';

@@ -43,7 +43,7 @@ import type { ChunkInput, DayResult, FinalizeContext, SourceHandler } from '../s
 import { type RawBikeRecord, readBikeRecords } from './bikes-input';
 
 /** Arrondissement of a counter whose coordinates are unknown. */
-export const ARRONDISSEMENT_INCONNU = 'Inconnu';
+export const BIKE_ARRONDISSEMENT_INCONNU = 'Inconnu';
 
 /** Stable reason codes of the bikes source. */
 export const BIKE_REASONS = {
@@ -259,7 +259,7 @@ export function createBikesHandler(options: Partial<BikesOptions> = {}): SourceH
       for (const m of doc.metrics) {
         if (!m || typeof m.id_compteur !== 'string') continue;
         if (typeof m.total_jour === 'number' && Number.isFinite(m.total_jour)) totals.set(m.id_compteur, m.total_jour);
-        if (!historyCoords.has(m.id_compteur) && m.arrondissement !== ARRONDISSEMENT_INCONNU && m.coordinates) {
+        if (!historyCoords.has(m.id_compteur) && m.arrondissement !== BIKE_ARRONDISSEMENT_INCONNU && m.coordinates) {
           const c = validLonLat(m.coordinates.lon, m.coordinates.lat);
           if (c) historyCoords.set(m.id_compteur, c);
         }
@@ -287,7 +287,7 @@ export function createBikesHandler(options: Partial<BikesOptions> = {}): SourceH
 
       const raisons: string[] = [];
       if (total === 0) raisons.push(BIKE_FAILING_REASONS.zero);
-      if (hasConstantRun(hours, opt.constantRunHours)) raisons.push(BIKE_FAILING_REASONS.constant);
+      if (hasConstantBikeRun(hours, opt.constantRunHours)) raisons.push(BIKE_FAILING_REASONS.constant);
       if (nHours - hours.length > opt.maxMissingHours) raisons.push(BIKE_FAILING_REASONS.missingHours);
       if (raisons.length) {
         failing.push({ id_compteur: id, type: 'bike', libelle: nom, raisons });
@@ -295,7 +295,7 @@ export function createBikesHandler(options: Partial<BikesOptions> = {}): SourceH
       }
 
       const coords = c.coords ?? historyCoords.get(id) ?? null;
-      const arrondissement = coords ? arrondissementOf(coords[1], coords[0]) : ARRONDISSEMENT_INCONNU;
+      const arrondissement = coords ? arrondissementOf(coords[1], coords[0]) : BIKE_ARRONDISSEMENT_INCONNU;
 
       let anomalie = false;
       const past = historyTotals.map((t) => t.get(id)).filter((v): v is number => v !== undefined);
@@ -353,7 +353,7 @@ export function createBikesHandler(options: Partial<BikesOptions> = {}): SourceH
 }
 
 /** Whether `hours` (sorted) hold a run of ≥ `minRun` consecutive hours with one non-zero value. */
-export function hasConstantRun(hours: [number, number][], minRun: number): boolean {
+export function hasConstantBikeRun(hours: [number, number][], minRun: number): boolean {
   let run = 0;
   for (let i = 0; i < hours.length; i++) {
     const [hs, n] = hours[i];

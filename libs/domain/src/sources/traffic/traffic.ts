@@ -35,7 +35,7 @@ import { readJsonDocuments } from '../json-input';
 import type { ChunkInput, DayResult, FinalizeContext, SourceHandler } from '../source-handler';
 
 export type SeverityBucket = 'CRITIQUE' | 'ELEVEE' | 'MOYENNE' | 'FAIBLE';
-export const MODES: readonly Mode[] = ['metro', 'rer', 'tram', 'bus', 'train', 'autre'];
+export const TRAFFIC_MODES: readonly Mode[] = ['metro', 'rer', 'tram', 'bus', 'train', 'autre'];
 
 /** An active disruption lasting at least this long within D is an alert (blocking ones always are). */
 export const TRAFFIC_ALERT_MIN_HOURS = 2;
@@ -100,7 +100,7 @@ function fold(text: string): string {
  * LocalTrain) or a Navitia commercial/physical mode id or name (`physical_mode:Metro`, `Métro`,
  * `RER`, `Transilien`…). Never applied to free text.
  */
-export function modeOf(label: string | null | undefined): Mode | null {
+export function transportModeOf(label: string | null | undefined): Mode | null {
   if (!label) return null;
   const raw = label.includes(':') ? label.slice(label.lastIndexOf(':') + 1) : label;
   const k = fold(raw);
@@ -259,7 +259,7 @@ function readPrimLine(l: unknown, ctx: Ctx): void {
       }
     }
   }
-  addLine({ id, ligne: str(l.shortName) ?? str(l.name) ?? id, mode: modeOf(str(l.mode)) ?? 'autre', disruptionIds: ids }, ctx.lines);
+  addLine({ id, ligne: str(l.shortName) ?? str(l.name) ?? id, mode: transportModeOf(str(l.mode)) ?? 'autre', disruptionIds: ids }, ctx.lines);
   ctx.quality.accepted++;
 }
 
@@ -270,10 +270,10 @@ function navitiaLine(line: unknown, disruptionId: string): LineRef | null {
   if (!id) return null;
   let mode: Mode | null = null;
   const cm = line.commercial_mode;
-  if (isObject(cm)) mode = modeOf(str(cm.id)) ?? modeOf(str(cm.name));
+  if (isObject(cm)) mode = transportModeOf(str(cm.id)) ?? transportModeOf(str(cm.name));
   if (!mode && Array.isArray(line.physical_modes)) {
     for (const pm of line.physical_modes) {
-      if (isObject(pm)) mode = modeOf(str(pm.id)) ?? modeOf(str(pm.name));
+      if (isObject(pm)) mode = transportModeOf(str(pm.id)) ?? transportModeOf(str(pm.name));
       if (mode) break;
     }
   }
@@ -495,9 +495,9 @@ export function finalizeTrafficDay(day: string, partials: TrafficPartial[]): Day
   const top = impacted.slice(0, TRAFFIC_TOP_LINES).map(({ line, count }) => ({ ligne: line.ligne, mode: line.mode, count }));
 
   const parMode = {} as Record<Mode, string[]>;
-  for (const m of MODES) parMode[m] = [];
+  for (const m of TRAFFIC_MODES) parMode[m] = [];
   for (const { line } of impacted) if (!parMode[line.mode].includes(line.ligne)) parMode[line.mode].push(line.ligne);
-  for (const m of MODES) parMode[m].sort(compareLigne);
+  for (const m of TRAFFIC_MODES) parMode[m].sort(compareLigne);
 
   const alerts = active
     .map((d) => {

@@ -46,7 +46,7 @@ import { arrondissementOf } from '../../geo/geo';
 import type { ChunkInput, DayResult, FinalizeContext, SourceHandler } from '../source-handler';
 import { type VelibInfoEntry, type VelibRawSnapshot, type VelibStatusRaw, readVelibSnapshots } from './velib-input';
 
-export const ARRONDISSEMENT_INCONNU_VELIB = 'Inconnu';
+export const VELIB_ARRONDISSEMENT_INCONNU = 'Inconnu';
 
 /** Stable reason codes of the velib source. */
 export const VELIB_REASONS = {
@@ -229,7 +229,7 @@ export function createVelibHandler(options: Partial<VelibOptions> = {}): SourceH
     for (const code of codes) {
       const st = perStation.get(code)!;
       const i = info.get(code);
-      const a = i && i.lat !== null && i.lon !== null ? arrondissementOf(i.lat, i.lon) : ARRONDISSEMENT_INCONNU_VELIB;
+      const a = i && i.lat !== null && i.lon !== null ? arrondissementOf(i.lat, i.lon) : VELIB_ARRONDISSEMENT_INCONNU;
       let acc = arr.get(a);
       if (!acc) arr.set(a, (acc = { stations: 0, n: 0, bikes: 0, empty: 0 }));
       acc.stations++;

@@ -1,0 +1,4 @@
+export * from './constants';
+export * from './parse';
+export * from './metrics';
+export * from './comptages';

@@ -1,0 +1,640 @@
+/**
+ * Cross-checks the single-host deployment (docker-compose.yml, Dockerfile, docker/redis,
+ * .env.example, .dockerignore, .ci/run) against the code: service folders, the config schema,
+ * the README's test command. No Docker engine is needed; the Redis configuration and the Redis
+ * entrypoint run for real against the Debian redis-server.
+ */
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { parse } from 'yaml';
+import { CONFIG_VARIABLES, EnvSchema, loadConfig, readDotEnv } from '@cityflow/common';
+import { findRedisServer, freePort } from '@cityflow/testing';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
+const exists = (rel: string) => fs.existsSync(path.join(ROOT, rel));
+
+/** Variables compose itself interpolates on the host; they are never read by the services. */
+const COMPOSE_ONLY_VARIABLES = ['HOST_DATA_DIR_RAW', 'REDIS_PASSWORD', 'REDIS_MAXMEMORY'];
+const REQUIRED_APP_VARIABLES = ['REDIS_URL', 'DATA_DIR_RAW', 'OUTPUT_DIR'];
+const WORKERS = ['ingestor', 'chunker', 'processor', 'reporter'];
+const SECRET_PLACEHOLDER = /^(|change[-_]?me|replace[-_]?me|<[^>]*>|x{3,}|placeholder)$/i;
+
+type Service = Record<string, any>;
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const services = compose.services;
+const appNames = Object.keys(services).filter((n) => n !== 'redis');
+const serviceFolders = fs
+  .readdirSync(path.join(ROOT, 'services'), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
+/** Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt}, ${VAR+alt}, nesting, $$. */
+function interpolate(s: string, env: Record<string, string | undefined>): string {
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    if (s[i] !== '$') {
+      out += s[i++];
+      continue;
+    }
+    if (s[i + 1] === '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    if (s[i + 1] === '{') {
+      let depth = 0;
+      let j = i;
+      for (; j < s.length; j++) {
+        if (s.startsWith('${', j)) {
+          depth++;
+          j++;
+        } else if (s[j] === '}' && --depth === 0) break;
+      }
+      if (j >= s.length) throw new Error(`unclosed \${ in ${s}`);
+      const inner = s.slice(i + 2, j);
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|-|:\+|\+|:\?|\?)([\s\S]*))?$/.exec(inner);
+      if (!m) throw new Error(`invalid interpolation \${${inner}}`);
+      const [, name, op, arg = ''] = m;
+      const v = env[name];
+      const set = v !== undefined;
+      const nonEmpty = set && v !== '';
+      if (!op) out += v ?? '';
+      else if (op === ':-') out += nonEmpty ? v : interpolate(arg, env);
+      else if (op === '-') out += set ? v : interpolate(arg, env);
+      else if (op === ':+') out += nonEmpty ? interpolate(arg, env) : '';
+      else if (op === '+') out += set ? interpolate(arg, env) : '';
+      else if ((op === ':?' && !nonEmpty) || (op === '?' && !set)) throw new Error(`${name} is required: ${arg}`);
+      else out += v;
+      i = j + 1;
+      continue;
+    }
+    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i + 1));
+    if (m) {
+      out += env[m[0]] ?? '';
+      i += 1 + m[0].length;
+    } else out += s[i++];
+  }
+  return out;
+}
+
+/** Names compose interpolates in a string (`$$NAME` is the container's own variable, not compose's). */
+function composeVariables(s: string): string[] {
+  const names = new Set<string>();
+  const re = /\$\{?([A-Za-z_][A-Za-z0-9_]*)/g;
+  const text = s.replace(/\$\$/g, '');
+  for (let m = re.exec(text); m; m = re.exec(text)) names.add(m[1]);
+  return [...names];
+}
+
+function allStrings(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => allStrings(x, out));
+  else if (v && typeof v === 'object') Object.values(v).forEach((x) => allStrings(x, out));
+  return out;
+}
+
+function environmentOf(svc: Service): Record<string, string> {
+  const env = svc.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((e: string) => {
+        const k = e.indexOf('=');
+        return k < 0 ? [e, ''] : [e.slice(0, k), e.slice(k + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v == null ? '' : String(v)]));
+}
+
+/** What a container sees: its `environment`, interpolated with the given host variables. */
+function resolvedEnvironment(svc: Service, hostEnv: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(environmentOf(svc)).map(([k, v]) => [k, interpolate(v, hostEnv)]));
+}
+
+function seconds(duration: string | number): number {
+  if (typeof duration === 'number') return duration;
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(h|ms|us|m|s)/g;
+  let matched = '';
+  for (let m = re.exec(duration); m; m = re.exec(duration)) {
+    const unit = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6 }[m[2]]!;
+    total += Number(m[1]) * unit;
+    matched += m[0];
+  }
+  if (matched !== duration) throw new Error(`not a duration: ${duration}`);
+  return total;
+}
+
+interface Instruction {
+  cmd: string;
+  args: string;
+}
+interface Stage {
+  from: string;
+  name?: string;
+  instructions: Instruction[];
+}
+
+/** Minimal Dockerfile reader: continuation lines, comments, stages, ARG defaults in FROM. */
+function readDockerfile(rel: string): Stage[] {
+  const lines = read(rel)
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const args: Record<string, string> = {};
+  const stages: Stage[] = [];
+  for (const line of lines) {
+    const m = /^(\w+)\s+([\s\S]*)$/.exec(line);
+    if (!m) continue;
+    const cmd = m[1].toUpperCase();
+    const rest = m[2].replace(/\s+/g, ' ').trim();
+    if (cmd === 'FROM') {
+      const f = /^(\S+)(?:\s+AS\s+(\S+))?/i.exec(rest)!;
+      const from = f[1].replace(/\$\{?(\w+)\}?/g, (_, n: string) => args[n] ?? '');
+      stages.push({ from, name: f[2], instructions: [] });
+    } else if (cmd === 'ARG' && stages.length === 0) {
+      const a = /^(\w+)(?:=(.*))?$/.exec(rest);
+      if (a) args[a[1]] = a[2] ?? '';
+    } else if (stages.length) stages[stages.length - 1].instructions.push({ cmd, args: rest });
+  }
+  return stages;
+}
+
+function envKeysOf(instr: Instruction): string[] {
+  // ENV A=1 B=2  |  ENV A 1
+  if (/^\w+=/.test(instr.args)) return [...instr.args.matchAll(/(?:^|\s)(\w+)=/g)].map((m) => m[1]);
+  return [instr.args.split(' ')[0]];
+}
+
+function workspaces(): string[] {
+  return (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
+}
+
+function configFor(env: Record<string, string>) {
+  // A scratch cwd, so that a developer's own .env cannot leak into the check.
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cityflow-deploy-'));
+  try {
+    return loadConfig(env, cwd);
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+describe('docker-compose.yml: services and code', () => {
+  it('runs redis and one service per services/<name> folder', () => {
+    expect(Object.keys(services).sort()).toEqual(['redis', ...serviceFolders].sort());
+    expect(appNames.sort()).toEqual(['api', 'chunker', 'ingestor', 'processor', 'reporter']);
+  });
+
+  it.each(appNames)('%s maps to services/%s/src/main.ts', (name) => {
+    expect(exists(`services/${name}/src/main.ts`)).toBe(true);
+  });
+
+  it.each(appNames)('%s runs `node services/%s/dist/main.js` directly (no npm, no shell)', (name) => {
+    expect(services[name].command).toEqual(['node', `services/${name}/dist/main.js`]);
+    expect(services[name].entrypoint).toBeUndefined();
+  });
+
+  it.each(WORKERS)('%s health check runs services/%s/dist/health.js, built from src/health.ts', (name) => {
+    expect(services[name].healthcheck?.test).toEqual(['CMD', 'node', `services/${name}/dist/health.js`]);
+    expect(exists(`services/${name}/src/health.ts`)).toBe(true);
+  });
+
+  it('every app service uses the one image built from the root Dockerfile', () => {
+    const images = new Set(appNames.map((n) => services[n].image));
+    expect(images.size).toBe(1);
+    for (const n of appNames) {
+      expect(services[n].build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+    }
+  });
+
+  it.each(appNames)('%s: init, depends on a healthy redis, env file optional, /data volume', (name) => {
+    const svc = services[name];
+    expect(svc.init).toBe(true);
+    expect(svc.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
+    expect(svc.env_file).toEqual([{ path: '.env', required: false }]);
+    const volumes: string[] = svc.volumes;
+    const named = volumes.map((v) => v.split(':')).find(([, target]) => target === '/data');
+    expect(named).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(named![0]);
+    // raw inputs: a read-only bind mount on /data/raw, by default the bundled sample
+    const raw = volumes.find((v) => /:\/data\/raw:ro$/.test(v));
+    expect(raw).toBeDefined();
+    expect(interpolate(raw!, {})).toBe('./data/sample/raw:/data/raw:ro');
+    expect(interpolate(raw!, { HOST_DATA_DIR_RAW: '/srv/raw' })).toBe('/srv/raw:/data/raw:ro');
+  });
+
+  it.each(WORKERS)('%s gets a stop grace period of at least 60 s (worker.close waits for the active job)', (name) => {
+    expect(seconds(services[name].stop_grace_period)).toBeGreaterThanOrEqual(60);
+  });
+
+  it('no service sets container_name; processor has no host port and one replica by default', () => {
+    for (const n of Object.keys(services)) expect(services[n].container_name).toBeUndefined();
+    expect(services.processor.ports).toBeUndefined();
+    expect(services.processor.deploy?.replicas).toBe(1);
+  });
+
+  it('only api publishes a port: ${API_PORT:-5001} on the host to 5001 in the container', () => {
+    for (const n of Object.keys(services)) if (n !== 'api') expect(services[n].ports).toBeUndefined();
+    expect(services.api.ports).toHaveLength(1);
+    expect(interpolate(String(services.api.ports[0]), {})).toBe('5001:5001');
+    expect(interpolate(String(services.api.ports[0]), { API_PORT: '8080' })).toBe('8080:5001');
+    const cfg = configFor(resolvedEnvironment(services.api, { API_PORT: '8080' }));
+    expect(cfg.apiPort).toBe(5001);
+    expect(services.api.healthcheck.test.join(' ')).toContain('http://127.0.0.1:5001/health');
+  });
+});
+
+describe('docker-compose.yml: environment and the config schema', () => {
+  it('every variable set for an app service is a key of the config schema', () => {
+    for (const n of appNames) {
+      const unknown = Object.keys(environmentOf(services[n])).filter((k) => !CONFIG_VARIABLES.includes(k));
+      expect({ service: n, unknown }).toEqual({ service: n, unknown: [] });
+    }
+  });
+
+  it('every variable compose interpolates is a schema key or a documented compose-only variable', () => {
+    const used = new Set(allStrings(services).flatMap(composeVariables));
+    const unknown = [...used].filter((v) => !CONFIG_VARIABLES.includes(v) && !COMPOSE_ONLY_VARIABLES.includes(v));
+    expect(unknown).toEqual([]);
+  });
+
+  it.each(appNames)('%s sets REDIS_URL, DATA_DIR_RAW and OUTPUT_DIR, and its environment passes boot validation', (name) => {
+    const env = resolvedEnvironment(services[name], {});
+    for (const k of REQUIRED_APP_VARIABLES) expect(env[k]).toBeTruthy();
+    const cfg = configFor(env);
+    expect(cfg.redisUrl).toBe('redis://redis:6379');
+    expect(cfg.rawDir).toBe('/data/raw');
+    expect(cfg.outputDir).toBe('/data/output');
+    expect(cfg.serviceName).toBe(name);
+  });
+
+  it('REDIS_PASSWORD, when set, reaches the app services inside REDIS_URL only', () => {
+    for (const n of appNames) {
+      const env = resolvedEnvironment(services[n], { REDIS_PASSWORD: 'a1b2c3' });
+      expect(env.REDIS_URL).toBe('redis://:a1b2c3@redis:6379');
+      expect(configFor(env).redisUrl).toBe('redis://:a1b2c3@redis:6379');
+      expect(Object.keys(env)).not.toContain('REDIS_PASSWORD');
+    }
+    expect(resolvedEnvironment(services.redis, { REDIS_PASSWORD: 'a1b2c3' }).REDIS_PASSWORD).toBe('a1b2c3');
+  });
+
+  it('no secret value is written in docker-compose.yml', () => {
+    for (const n of Object.keys(services)) {
+      for (const [k, v] of Object.entries(environmentOf(services[n]))) {
+        if (/PASSWORD|API_KEY|SECRET|TOKEN/.test(k)) expect({ [k]: v }).toEqual({ [k]: `\${${k}:-}` });
+      }
+    }
+  });
+});
+
+describe('redis', () => {
+  const redis = services.redis;
+  const stages = readDockerfile('docker/redis/Dockerfile');
+  const conf = read('docker/redis/redis.conf');
+  const directive = (name: string) =>
+    conf
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith(`${name} `))
+      .map((l) => l.slice(name.length + 1).trim());
+
+  it('publishes no port, keeps its data in a named volume, and is built from docker/redis', () => {
+    expect(redis.ports).toBeUndefined();
+    expect(redis.build).toEqual({ context: 'docker/redis' });
+    const data = (redis.volumes as string[]).map((v) => v.split(':')).find(([, t]) => t === '/data');
+    expect(Object.keys(compose.volumes ?? {})).toContain(data?.[0]);
+  });
+
+  it('is healthy only when `redis-cli ping` answers PONG (with the password when one is set)', () => {
+    const test: string[] = redis.healthcheck.test;
+    expect(test[0]).toBe('CMD-SHELL');
+    expect(test[1]).toContain('redis-cli ping');
+    expect(test[1]).toContain('grep -q PONG');
+    expect(test[1]).toContain('REDISCLI_AUTH');
+  });
+
+  it('only gets its own variables (password and memory cap)', () => {
+    expect(Object.keys(environmentOf(redis)).sort()).toEqual(['REDIS_MAXMEMORY', 'REDIS_PASSWORD']);
+  });
+
+  it('uses a pinned redis 7.x image and starts with docker/redis/redis.conf', () => {
+    expect(stages).toHaveLength(1);
+    expect(stages[0].from).toMatch(/^redis:7\.\d+\.\d+(-[a-z0-9]+)?$/);
+    const copies = stages[0].instructions.filter((i) => i.cmd === 'COPY').map((i) => i.args);
+    expect(copies.some((c) => /^redis\.conf \/usr\/local\/etc\/redis\/redis\.conf$/.test(c))).toBe(true);
+    const cmd = stages[0].instructions.filter((i) => i.cmd === 'CMD').pop();
+    expect(JSON.parse(cmd!.args)).toEqual(['redis-server', '/usr/local/etc/redis/redis.conf']);
+    const entry = stages[0].instructions.filter((i) => i.cmd === 'ENTRYPOINT').pop();
+    expect(JSON.parse(entry!.args)).toEqual(['cityflow-entrypoint.sh']);
+    expect(copies.some((c) => c.endsWith('cityflow-entrypoint.sh /usr/local/bin/cityflow-entrypoint.sh'))).toBe(true);
+  });
+
+  it('redis.conf: noeviction, AOF with fsync every second, protected mode, data in /data', () => {
+    expect(directive('maxmemory-policy')).toEqual(['noeviction']);
+    expect(directive('appendonly')).toEqual(['yes']);
+    expect(directive('appendfsync')).toEqual(['everysec']);
+    expect(directive('protected-mode')).toEqual(['yes']);
+    expect(directive('dir')).toEqual(['/data']);
+    expect(directive('requirepass')).toEqual([]);
+  });
+
+  describe('entrypoint with a real redis-server', () => {
+    const bin = findRedisServer();
+    const children: ChildProcess[] = [];
+    const clients: Redis[] = [];
+    let scratch: string;
+
+    beforeAll(() => {
+      if (!bin) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
+      scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cityflow-redis-conf-'));
+      // Stand-in for the official image's docker-entrypoint.sh (which only drops root, then execs).
+      fs.writeFileSync(path.join(scratch, 'docker-entrypoint.sh'), '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
+      fs.writeFileSync(path.join(scratch, 'redis.conf'), conf.replace(/^dir \/data$/m, `dir ${scratch}`));
+    });
+
+    afterAll(async () => {
+      await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null || c.signalCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill('SIGTERM');
+            }),
+        ),
+      );
+      if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    });
+
+    async function start(env: Record<string, string>): Promise<{ port: number; client: (password?: string) => Redis }> {
+      const port = await freePort();
+      const child = spawn(
+        'sh',
+        [path.join(ROOT, 'docker/redis/cityflow-entrypoint.sh'), 'redis-server', path.join(scratch, 'redis.conf'), '--port', String(port), '--bind', '127.0.0.1', '--appenddirname', `aof-${port}`, '--dbfilename', `dump-${port}.rdb`],
+        { env: { PATH: `${scratch}:${path.dirname(bin!)}:${process.env.PATH}`, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      let log = '';
+      child.stdout!.on('data', (d) => (log += d));
+      child.stderr!.on('data', (d) => (log += d));
+      const client = (password?: string) => {
+        const c = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        clients.push(c);
+        return c;
+      };
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`redis-server exited: ${log}`);
+        const probe = client(env.REDIS_PASSWORD || undefined);
+        try {
+          await probe.connect();
+          await probe.ping();
+          await probe.quit();
+          break;
+        } catch {
+          probe.disconnect();
+          if (Date.now() > deadline) throw new Error(`redis-server did not start: ${log}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      return { port, client };
+    }
+
+    it('with REDIS_PASSWORD: requirepass set, protected mode on, noeviction and AOF live', async () => {
+      const { client } = await start({ REDIS_PASSWORD: 's3cr3t', REDIS_MAXMEMORY: '64mb' });
+      const anonymous = client();
+      await anonymous.connect();
+      await expect(anonymous.ping()).rejects.toThrow(/NOAUTH/);
+      const c = client('s3cr3t');
+      await c.connect();
+      const get = async (k: string) => ((await c.config('GET', k)) as string[])[1];
+      expect(await get('maxmemory-policy')).toBe('noeviction');
+      expect(await get('appendonly')).toBe('yes');
+      expect(await get('appendfsync')).toBe('everysec');
+      expect(await get('protected-mode')).toBe('yes');
+      expect(await get('maxmemory')).toBe(String(64 * 1024 * 1024));
+    });
+
+    it('without REDIS_PASSWORD: no password, protected mode off so that other containers can connect', async () => {
+      const { client } = await start({});
+      const c = client();
+      await c.connect();
+      expect(await c.ping()).toBe('PONG');
+      expect(((await c.config('GET', 'protected-mode')) as string[])[1]).toBe('no');
+      expect(((await c.config('GET', 'maxmemory-policy')) as string[])[1]).toBe('noeviction');
+    });
+  });
+});
+
+describe('.env.example', () => {
+  const text = read('.env.example');
+  const values = readDotEnv(path.join(ROOT, '.env.example'));
+  const lines = text.split(/\r?\n/);
+
+  it('lists every variable of the config schema, and nothing else', () => {
+    expect(Object.keys(values).sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it('gives every variable its built-in default', () => {
+    const withExample = EnvSchema.parse(Object.fromEntries(Object.entries(values).filter(([, v]) => v !== '')));
+    expect(withExample).toEqual(EnvSchema.parse({}));
+  });
+
+  it('puts a comment above every variable', () => {
+    const uncommented: string[] = [];
+    lines.forEach((line, i) => {
+      const m = /^([A-Z][A-Z0-9_]*)=/.exec(line);
+      if (!m) return;
+      let j = i - 1;
+      while (j >= 0 && /^[A-Z][A-Z0-9_]*=/.test(lines[j])) j--;
+      if (j < 0 || !lines[j].startsWith('#')) uncommented.push(m[1]);
+    });
+    expect(uncommented).toEqual([]);
+  });
+
+  it('documents the compose-only variables as comments, never as settings', () => {
+    for (const v of COMPOSE_ONLY_VARIABLES) {
+      expect(text).toMatch(new RegExp(`^# ${v}=`, 'm'));
+      expect(values[v]).toBeUndefined();
+    }
+    const commented = [...text.matchAll(/^#\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+    expect(commented.filter((v) => !CONFIG_VARIABLES.includes(v) && !COMPOSE_ONLY_VARIABLES.includes(v))).toEqual([]);
+  });
+
+  it('holds no secret: API_KEY, BOARD_PASSWORD and REDIS_PASSWORD are empty or placeholders', () => {
+    expect(values.API_KEY).toMatch(SECRET_PLACEHOLDER);
+    expect(values.BOARD_PASSWORD).toMatch(SECRET_PLACEHOLDER);
+    const redisPassword = /^#\s*REDIS_PASSWORD=(.*)$/m.exec(text)?.[1] ?? '';
+    expect(redisPassword.trim()).toMatch(SECRET_PLACEHOLDER);
+    expect(fs.readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split(/\r?\n/)).toContain('.env');
+  });
+});
+
+describe('Dockerfile', () => {
+  const stages = readDockerfile('Dockerfile');
+  const build = stages[0];
+  const runtime = stages[stages.length - 1];
+  const runs = (s: Stage) => s.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args);
+  const copies = (s: Stage) => s.instructions.filter((i) => i.cmd === 'COPY').map((i) => i.args);
+
+  it('is multi-stage on node:20-bookworm-slim', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) expect(s.from).toBe('node:20-bookworm-slim');
+  });
+
+  it('the build stage installs everything with npm ci and runs npm run build', () => {
+    const r = runs(build).join('\n');
+    expect(r).toMatch(/\bnpm ci\b/);
+    expect(r).not.toMatch(/--omit=dev/);
+    expect(r).toMatch(/\bnpm run build\b/);
+    expect(r.indexOf('npm ci')).toBeLessThan(r.indexOf('npm run build'));
+  });
+
+  it('the runtime stage installs production dependencies only and copies the build output', () => {
+    expect(runs(runtime).join('\n')).toMatch(/\bnpm ci\b[^\n]*--omit=dev/);
+    expect(copies(runtime).some((c) => c.startsWith(`--from=${build.name}`))).toBe(true);
+  });
+
+  it('both stages copy the lock file and every workspace manifest before npm ci', () => {
+    for (const s of [build, runtime]) {
+      const c = copies(s);
+      expect(c.some((x) => /^package\.json package-lock\.json \.\/$/.test(x))).toBe(true);
+      for (const ws of workspaces()) expect(c).toContain(`${ws}/package.json ${ws}/`);
+    }
+  });
+
+  it('the build stage copies the TypeScript project files and sources tsc -b needs', () => {
+    const c = copies(build);
+    expect(c).toContain('tsconfig.base.json tsconfig.build.json ./');
+    expect(c).toContain('libs ./libs');
+    expect(c).toContain('services ./services');
+    const refs = (JSON.parse(read('tsconfig.build.json')) as { references: { path: string }[] }).references.map((r) => r.path);
+    for (const ref of refs) expect(workspaces()).toContain(ref);
+  });
+
+  it('the runtime stage does not run as root and sets NODE_ENV=production', () => {
+    const user = runtime.instructions.filter((i) => i.cmd === 'USER').pop();
+    expect(user).toBeDefined();
+    expect(['root', '0', '0:0', 'root:root']).not.toContain(user!.args);
+    const env = runtime.instructions.filter((i) => i.cmd === 'ENV').map((i) => i.args).join(' ');
+    expect(env).toMatch(/(^|\s)NODE_ENV=production(\s|$)/);
+  });
+
+  it('has no CMD or ENTRYPOINT wrapper: the service is chosen by the command in compose and k8s', () => {
+    for (const s of stages) {
+      expect(s.instructions.filter((i) => i.cmd === 'CMD' || i.cmd === 'ENTRYPOINT')).toEqual([]);
+    }
+  });
+
+  it('sets only variables of the config schema, and the /data layout compose uses', () => {
+    const keys = runtime.instructions.filter((i) => i.cmd === 'ENV').flatMap(envKeysOf);
+    expect(keys.filter((k) => !CONFIG_VARIABLES.includes(k))).toEqual([]);
+    const env = runtime.instructions.filter((i) => i.cmd === 'ENV').map((i) => i.args).join(' ');
+    expect(env).toContain('DATA_DIR_RAW=/data/raw');
+    expect(env).toContain('OUTPUT_DIR=/data/output');
+    expect(runtime.instructions.some((i) => i.cmd === 'EXPOSE' && i.args === '5001')).toBe(true);
+  });
+
+  it('every file it copies from the context exists and is not excluded by .dockerignore', () => {
+    const ignored = read('.dockerignore')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    const sources = stages
+      .flatMap(copies)
+      .filter((c) => !c.startsWith('--from='))
+      .flatMap((c) => c.replace(/--\S+\s+/g, '').split(' ').slice(0, -1));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const src of sources) {
+      expect(exists(src)).toBe(true);
+      expect(ignored).not.toContain(src);
+      expect(ignored).not.toContain(src.split('/')[0]);
+    }
+    for (const must of ['node_modules', '**/node_modules', '.env', '.git', '**/dist', 'data', 'output']) expect(ignored).toContain(must);
+  });
+});
+
+describe('.ci/run', () => {
+  const script = read('.ci/run');
+
+  it('is an executable bash script with strict mode', () => {
+    expect(script.split('\n')[0]).toMatch(/^#!.*\bbash\b/);
+    expect(script).toMatch(/^set -euo pipefail$/m);
+    expect(fs.statSync(path.join(ROOT, '.ci/run')).mode & 0o111).not.toBe(0);
+  });
+
+  it("ends with the README's test command", () => {
+    expect(exists('README.md')).toBe(true);
+    const readme = read('README.md');
+    const blocks = [...readme.matchAll(/```[^\n]*\n([\s\S]*?)```/g)].map((m) => m[1].split('\n').map((l) => l.trim()));
+    const quickStart = blocks.find((b) => b.includes('npm test') && b.includes('npm start'));
+    expect(quickStart).toBeDefined();
+    const commands = script
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    expect(commands[commands.length - 1]).toBe('npm test');
+    expect(commands.some((l) => /^npm ci\b/.test(l))).toBe(true);
+  });
+
+  /** Runs .ci/run with every external command replaced by a recording stand-in. */
+  function runCi(present: string[]): string[] {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'cityflow-ci-'));
+    const log = path.join(bin, 'calls.log');
+    const record = (name: string, extra = '') =>
+      fs.writeFileSync(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> "${log}"\n${extra}`, { mode: 0o755 });
+    try {
+      for (const tool of ['dirname', 'cat']) {
+        const real = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+        fs.symlinkSync(real, path.join(bin, tool));
+      }
+      fs.writeFileSync(path.join(bin, 'id'), '#!/bin/sh\necho 0\n', { mode: 0o755 });
+      // apt-get install makes the installed commands appear, as the real one would.
+      record('apt-get', `if [ "$1" = install ]; then for p in "$@"; do case "$p" in redis-server|python3) printf '#!/bin/sh\\necho "%s $*" >> "${log}"\\n' "$p" > "${bin}/$p"; chmod +x "${bin}/$p";; esac; done; fi\n`);
+      for (const tool of ['npm', 'node', ...present]) record(tool);
+      const bash = spawnSync('sh', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim();
+      const r = spawnSync(bash, [path.join(ROOT, '.ci/run')], { env: { PATH: bin, HOME: bin }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`.ci/run failed (${r.status}): ${r.stderr}`);
+      return fs
+        .readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => !/ --version$/.test(l));
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  }
+
+  it('installs redis-server and python3 with apt-get when missing, then runs npm ci and npm test', () => {
+    const calls = runCi([]);
+    expect(calls[0]).toBe('apt-get update');
+    expect(calls[1]).toMatch(/^apt-get install -y .*\bredis-server\b/);
+    expect(calls[1]).toMatch(/\bpython3\b/);
+    expect(calls.slice(2)).toEqual(['npm ci --no-audit --no-fund', 'npm test']);
+  });
+
+  it('installs nothing when redis-server and python3 are present', () => {
+    expect(runCi(['redis-server', 'python3'])).toEqual(['npm ci --no-audit --no-fund', 'npm test']);
+  });
+});
+
+describe('docker compose config (needs the docker compose plugin)', () => {
+  const hasCompose = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
+  if (!hasCompose) {
+    // eslint-disable-next-line no-console
+    console.log('skipped `docker compose config -q`: the docker compose plugin is not installed on this machine');
+  }
+  (hasCompose ? it : it.skip)('docker compose -f docker-compose.yml config -q accepts the file', () => {
+    const r = spawnSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, encoding: 'utf8' });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+  });
+});
