@@ -15,3 +15,5 @@ export * from './report';
 export * from './csv';
 export * from './sources/comptages';
 export * from './sources/referentiel';
+export * from './sources/registry';
+export * from './pipeline/finalize-run';

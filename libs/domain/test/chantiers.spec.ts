@@ -303,6 +303,16 @@ describe('chantiers bad input', () => {
     expect(out.quality.samples.map((s) => s.line)).toEqual([2, 3, 4, 5]);
   });
 
+  it('counts a record with a stray quote as bad_csv once and keeps reading the next records', () => {
+    const second = realLines[2]; // CP002804, maître d'ouvrage O.G.I.C
+    const broken = second.replace(';O.G.I.C;', ';"O.G"I.C;');
+    expect(broken).not.toBe(second);
+    const out = run(withRows(first, broken, realLines[3], realLines[4]));
+    expect(out.quality.records).toBe(4);
+    expect(out.quality.rejected).toEqual({ bad_csv: 1 });
+    expect(out.partials[ANY_DAY].works.map((w) => w.identifiant)).toEqual(['CP002771', 'CP002876', 'CP002913']);
+  });
+
   it('takes the arrondissement from the point when the postal code is empty', () => {
     const noCp = first.replace(';75015;', ';;');
     const w = run(withRows(noCp)).partials[ANY_DAY].works[0];

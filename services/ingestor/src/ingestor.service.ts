@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { FlowChildJob, FlowProducer } from 'bullmq';
+import { FlowJobNode, FlowProducer } from 'bullmq';
 import { ChunkFile, FinalizeRun, IngestRun, JobData, jobIds, ProcessChunk, QueueName } from '@cityflow/contracts';
 import { APP_CONFIG, AppConfig, LOGGER, Logger, RunRecord, STORE, Store, workerConnection } from '@cityflow/common';
 import { discoverRawFiles, FileRef, isSplittable } from '@cityflow/domain';
@@ -46,7 +46,7 @@ export class IngestorService implements OnModuleDestroy {
     };
     await this.store.putRun(run);
 
-    const children: FlowChildJob[] = plan.map(({ file, fileIndex, chunked }) =>
+    const children: FlowJobNode[] = plan.map(({ file, fileIndex, chunked }) =>
       chunked
         ? {
             name: ChunkFile.name,

@@ -9,13 +9,14 @@
  *
  * Recovery rule (the same in `planChunks`, so byte ranges and chunk parses always agree):
  * a malformed record — stray quote in an unquoted field, characters after a closing quote,
- * a quoted field still open at the end of the data, a record longer than `maxRecordBytes`
- * or spanning more than `maxRecordLines` physical lines — covers exactly its FIRST physical
- * line, and scanning resumes on the next line. One bad quote therefore costs one line, never
- * the rest of the chunk.
+ * a quoted field that does not close properly (end of data, more than `maxRecordLines` physical
+ * lines or `maxRecordBytes` bytes, or a quoting error further down), a first line longer than
+ * `maxRecordBytes` — covers exactly its FIRST physical line, and scanning resumes on the next
+ * line. One bad quote therefore costs one line, never the rest of the chunk.
  *
- * Record extent is decided only from the bytes at and after the record start, so scanning a
- * sub-range that starts on a record boundary yields the same records as scanning the whole file.
+ * Record extent and error kind are decided only from the bytes at and after the record start,
+ * up to the end of the record, so scanning a sub-range that starts and ends on record boundaries
+ * yields the same records as scanning the whole file.
  */
 
 export type CsvErrorKind =
@@ -23,12 +24,14 @@ export type CsvErrorKind =
   | 'stray_quote'
   /** Something other than a delimiter or the end of the record after a closing quote. */
   | 'garbage_after_quote'
-  /** A quoted field still open at the end of the data. */
+  /**
+   * A quoted field opened on the record's first line does not close properly: not before the end
+   * of the data, not within `maxRecordLines` lines or `maxRecordBytes` bytes, or the record it
+   * would make is itself malformed further down.
+   */
   | 'unclosed_quote'
-  /** The record is longer than `maxRecordBytes`. */
-  | 'record_too_large'
-  /** The record would span more than `maxRecordLines` physical lines. */
-  | 'too_many_lines';
+  /** The record's first line alone is longer than `maxRecordBytes`. */
+  | 'record_too_large';
 
 export interface CsvRecord {
   /** Decoded fields; empty when `error` is set. */
@@ -250,43 +253,36 @@ export function readRecordAt(
   // quote count since `p` is even (the state machine is then outside quotes, unless the record is
   // malformed, which the full parse below detects).
   if (lf < 0) return errorLine(end1, contentEnd1, 'unclosed_quote');
-  // When the record fails, name the first quoting error in what was scanned, if any (a stray
-  // quote usually shows up long before the caps are reached).
-  const fail = (kind: CsvErrorKind, upto: number): RecordSpan => {
-    if (wantFields) {
-      const st = splitRecord(utf8(buf, p, Math.min(upto, p + maxBytes)), delim);
-      if (st === PARSE_STRAY) kind = 'stray_quote';
-      else if (st === PARSE_GARBAGE) kind = 'garbage_after_quote';
-    }
-    return errorLine(end1, contentEnd1, kind);
-  };
+  // Any later failure is `unclosed_quote`: the kind must not depend on how much data follows the
+  // first line (a chunk ends where the planner put a record boundary), only the extent matters.
+  const fail = (): RecordSpan => errorLine(end1, contentEnd1, 'unclosed_quote');
   let lineStart = lf + 1;
   let lines = 1;
   for (;;) {
     if (lineStart >= len) {
-      if (final) return fail('unclosed_quote', len);
-      if (len - p > maxBytes) return fail('record_too_large', len);
+      if (final) return fail();
+      if (len - p > maxBytes) return fail();
       return NEED_MORE;
     }
     lines++;
-    if (lines > maxLines) return fail('too_many_lines', lineStart);
+    if (lines > maxLines) return fail();
     let nlf = buf.indexOf(LF, lineStart);
     if (nlf >= len) nlf = -1;
     if (nlf < 0 && !final) {
-      if (len - p > maxBytes) return fail('record_too_large', len);
+      if (len - p > maxBytes) return fail();
       return NEED_MORE;
     }
     const le = nlf < 0 ? len : nlf;
     if (quoteParity(buf, lineStart, le) === 1) {
       // Back outside quotes: the record ends on this line.
       const ce = le > lineStart && buf[le - 1] === CR ? le - 1 : le;
-      if (ce - p > maxBytes) return fail('record_too_large', ce);
+      if (ce - p > maxBytes) return fail();
       const st = splitRecord(utf8(buf, p, ce), delim, keep);
       if (typeof st !== 'number') return { end: nlf < 0 ? len : nlf + 1, contentEnd: ce, lines, error: null, fields: wantFields ? st : null, blank: false };
-      return errorLine(end1, contentEnd1, st === PARSE_STRAY ? 'stray_quote' : st === PARSE_GARBAGE ? 'garbage_after_quote' : 'unclosed_quote');
+      return fail();
     }
-    if (le - p > maxBytes) return fail('record_too_large', le);
-    if (nlf < 0) return fail('unclosed_quote', le);
+    if (le - p > maxBytes) return fail();
+    if (nlf < 0) return fail();
     lineStart = nlf + 1;
   }
 }

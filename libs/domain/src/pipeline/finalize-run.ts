@@ -8,7 +8,7 @@ import { ANY_DAY, emptyQuality, mergeQuality, QualityCounts, reject, SourceName,
 import type { MetricsByType, ReferentielMetrics } from '../shared/metrics-types';
 import { addDays } from '../shared/time';
 import { BACKFILL_SOURCES, handlerFor } from '../sources/registry';
-import { buildDailyReport, DailyReport, ReportFileEntry, reportToCsv, validateReport } from '../report';
+import { assertValidReport, buildDailyReport, DailyReport, ReportFileEntry, reportToCsv } from '../report';
 
 export interface ChunkRef {
   fileKey: string;
@@ -38,14 +38,6 @@ export interface FinalizeResult {
   report: DailyReport;
   csv: string;
   metricsWritten: { type: SourceName; day: string }[];
-}
-
-/** A report failed its own JSON Schema: a defect, never published. */
-export class ReportInvalidError extends Error {
-  constructor(errors: string[]) {
-    super(`report does not match report.schema.json: ${errors.slice(0, 5).join('; ')}`);
-    this.name = 'ReportInvalidError';
-  }
 }
 
 const HISTORY_DAYS = 7;
@@ -111,6 +103,9 @@ export async function finalizeRun(
         ctx.history = history;
       }
       const result = handler.finalizeDay(day, partials, ctx);
+      // The stored counts cover the files that fed this day (per chunk) plus what the merge found.
+      const fed = own.filter((c) => c.days.includes(day) || c.days.includes(ANY_DAY)).map((c) => c.quality);
+      (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([...fed, result.quality]);
       await store.putMetrics(source, day, result.metrics);
       written.push({ type: source, day });
       if (day === D) {
@@ -153,7 +148,7 @@ export async function finalizeRun(
     quality,
     expectedSources: [...SOURCES],
   });
-  const check = validateReport(report);
-  if (!check.valid) throw new ReportInvalidError(check.errors);
+  // A report that fails its own schema is a defect: never published (ReportSchemaError).
+  assertValidReport(report);
   return { report, csv: reportToCsv(report), metricsWritten: written };
 }

@@ -3,15 +3,22 @@
  *
  *   api/<source>/dt=YYYY-MM-DD/hour=HH/*.json|*.jsonl   (the old system's layout; every hour)
  *   api/<source>/YYYY-MM-DD/*.json|*.jsonl              (the ingestion Lambda's layout)
+ *   (bike counters: also the next day's folders, which hold the hour ending at midnight)
  *   batch/comptages*.csv  batch/chantiers*.csv  batch/referentiel*.csv   (every match, not the first)
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FileRef, SourceName } from '../shared/model';
-import { isValidDay } from '../shared/time';
+import { addDays, isValidDay } from '../shared/time';
 
 export const API_SOURCES: readonly SourceName[] = ['bikes', 'traffic', 'weather', 'velib'];
+/**
+ * Hourly counts stamped at the END of their hour: the last hour of D is stamped D+1 00:00 and is
+ * usually fetched into D+1's folder, so a run for D also reads that folder (records are assigned
+ * to days by their own timestamps; the others are ignored for D).
+ */
+export const NEXT_DAY_SOURCES: readonly SourceName[] = ['bikes'];
 export const BATCH_PREFIXES: readonly SourceName[] = ['comptages', 'chantiers', 'referentiel'];
 
 /** The raw folder does not exist or is not readable. */
@@ -63,7 +70,9 @@ export function discoverRawFiles(rawDir: string, day: string): FileRef[] {
   const refs: FileRef[] = [];
   const isJson = (n: string) => /\.jsonl?$/i.test(n) && !n.startsWith('.');
   for (const source of API_SOURCES) {
-    for (const dayDir of [path.join(rawDir, 'api', source, `dt=${day}`), path.join(rawDir, 'api', source, day)]) {
+    const days = NEXT_DAY_SOURCES.includes(source) ? [day, addDays(day, 1)] : [day];
+    const dirs = days.flatMap((d) => [path.join(rawDir, 'api', source, `dt=${d}`), path.join(rawDir, 'api', source, d)]);
+    for (const dayDir of dirs) {
       for (const f of walk(dayDir, isJson)) refs.push(fileRefFor(rawDir, f, source));
     }
   }

@@ -193,7 +193,6 @@ export function processChantiersChunk(input: ChunkInput): ChunkOutput<ChantiersP
 
   let header: string[];
   let rows: ParsedRow[];
-  let lineOffset = 0;
   const badLines: number[] = [];
   if (startsAtZero) {
     rows = parseCsv(text, relPath, (l) => badLines.push(l));
@@ -203,21 +202,22 @@ export function processChantiersChunk(input: ChunkInput): ChunkOutput<ChantiersP
   } else {
     if (!input.header) throw new InputFormatError(`${relPath}: chunk ${input.range.index} has no header line`, 'bad_header');
     header = (parseCsv(input.header, relPath, () => undefined)[0]?.record ?? []) as string[];
+    // Line numbers are then relative to the chunk (the source is not split in practice).
     rows = parseCsv(text, relPath, (l) => badLines.push(l));
-    lineOffset = 0; // line numbers are relative to the chunk when it does not start the file
   }
   const col = headerIndex(header, relPath);
   const width = header.length;
 
-  for (const l of badLines) {
+  // csv-parse may report one broken record several times (it resumes inside it): one count per line.
+  for (const l of [...new Set(badLines)]) {
     quality.records++;
-    reject(quality, { file: relPath, line: l + lineOffset, reason: 'bad_csv' });
+    reject(quality, { file: relPath, line: l, reason: 'bad_csv' });
   }
 
   const works: ChantierRecord[] = [];
   const seen = new Set<string>();
   for (const { record, info } of rows) {
-    const line = info.lines - countNewlines(record) + lineOffset;
+    const line = info.lines - countNewlines(record);
     quality.records++;
     const bad = (reason: string) => reject(quality, { file: relPath, line, reason });
     if (record.length !== width) {

@@ -14,7 +14,8 @@
  * (checked on the real hourly/daily exports: daily precipitation_sum = Σ hourly values stamped
  * 00:00…23:00 of that day; daily weather_code = the day's highest hourly code).
  *
- * Rejected records (a record = a VC day or an Open-Meteo hour): `bad_date` / `bad_time`,
+ * Rejected records (a record = a VC day or an Open-Meteo hour): `bad_record` (not an object),
+ * `bad_date` / `bad_time`,
  * `bad_value` (a non-numeric or implausible value, or tempmin > tempmax), `missing_value`
  * (nothing usable), `duplicate` (same day/hour again with different values; first wins),
  * `raw_body` / `bad_json_line`. Day-level counts: `no_day` (no data for D), `missing_hours`
