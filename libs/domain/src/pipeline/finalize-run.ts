@@ -103,9 +103,9 @@ export async function finalizeRun(
         ctx.history = history;
       }
       const result = handler.finalizeDay(day, partials, ctx);
-      // The stored counts cover the files that fed this day (per chunk) plus what the merge found.
-      const fed = own.filter((c) => c.days.includes(day) || c.days.includes(ANY_DAY)).map((c) => c.quality);
-      (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([...fed, result.quality]);
+      // The stored counts cover the run's files of this source (whole files, so they do not depend
+      // on how the files were chunked) plus what the merge of this day found.
+      (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([...own.map((c) => c.quality), result.quality]);
       await store.putMetrics(source, day, result.metrics);
       written.push({ type: source, day });
       if (day === D) {

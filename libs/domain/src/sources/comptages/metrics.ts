@@ -17,7 +17,7 @@ import type {
   ZoneMetric,
 } from '../../shared/metrics-types';
 import { emptyQuality, QualityCounts } from '../../shared/model';
-import { HOUR_MS, hoursInDay, parisMidnight, toParisIso } from '../../shared/time';
+import { HOUR_MS, hoursInDay, parisMidnight, toParisIso as toParisIsoUncached } from '../../shared/time';
 import type { DayResult, FinalizeContext } from '../source-handler';
 import {
   ComptagesThresholds,
@@ -41,7 +41,17 @@ interface MergedArc {
   hours: HourTuple[];
 }
 
-const SEVERITY: Record<EtatTrafic, number> = { Inconnu: 0, Fluide: 1, 'Pré-saturé': 2, Saturé: 3, Bloqué: 4 };
+// Peak hours and period bounds are whole hours shared by many arcs: memoise their ISO text.
+const isoCache = new Map<number, string>();
+function toParisIso(instantMs: number): string {
+  let s = isoCache.get(instantMs);
+  if (s === undefined) {
+    s = toParisIsoUncached(instantMs);
+    if (isoCache.size >= 100_000) isoCache.clear();
+    isoCache.set(instantMs, s);
+  }
+  return s;
+}
 
 /** Merge partials in order; the first (arc, hourStart) wins, later ones are counted `duplicate_hour`. */
 export function mergeComptagesPartials(partials: ComptagesPartial[]): { arcs: MergedArc[]; quality: QualityCounts } {
@@ -80,6 +90,19 @@ interface ArcComputed {
   /** Hours with a débit value. */
   debitHours: number;
   failing: string[];
+}
+
+// Arcs keep their position from day to day: memoise the point-in-polygon lookups.
+const arrCache = new Map<string, string>();
+function cachedArrondissement(lat: number, lon: number): string {
+  const key = `${lat},${lon}`;
+  let a = arrCache.get(key);
+  if (a === undefined) {
+    a = arrondissementOf(lat, lon);
+    if (arrCache.size >= 50_000) arrCache.clear();
+    arrCache.set(key, a);
+  }
+  return a;
 }
 
 function computeArc(day: string, arc: MergedArc, ref: ReferentielArc | undefined, t: ComptagesThresholds, dayHours: number): ArcComputed {
@@ -209,7 +232,7 @@ function computeArc(day: string, arc: MergedArc, ref: ReferentielArc | undefined
     congestion_alerte: alert,
     severite: periods.some((p) => p.severite === 'Critique') ? 'Critique' : alert ? 'Élevée' : null,
     congestion_periodes: periods,
-    arrondissement: hasCoords ? arrondissementOf(lat, lon) : HORS_PARIS,
+    arrondissement: hasCoords ? cachedArrondissement(lat, lon) : HORS_PARIS,
     zone_fallback: hasCoords ? legacyZoneFallback(lat, lon) : 'Unknown',
     geo_point_2d: geo,
   };
