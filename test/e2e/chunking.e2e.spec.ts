@@ -69,4 +69,22 @@ describe('chunked vs unchunked (real services)', () => {
     expect(hb).toEqual(ha);
     expect(ha[`reports/daily_report_${DAY}.json`]).toBeDefined();
   }, 300_000);
+
+  it('keeps the same rejection counts and samples (with file line numbers) when chunked', async () => {
+    const sample = path.resolve(__dirname, '../../data/sample/raw/batch');
+    const rawSample = makeRawTree({
+      'batch/comptages-routiers-permanents.csv': path.join(sample, 'comptages-routiers-permanents.csv'),
+      'batch/referentiel-comptages-routiers.csv': path.join(sample, 'referentiel-comptages-routiers.csv'),
+    });
+    const day = '2025-02-04';
+    const a = await whole.run(day, rawSample);
+    const b = await chunked.run(day, rawSample);
+    expect([a.status, b.status]).not.toContain('failed');
+    const read = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics', `comptages_metrics_${day}.json`), 'utf8'));
+    const qa = read(whole.outputDir).qualite;
+    expect(qa.rejected).toEqual({ bad_date: 2, bad_debit: 1, field_count: 2 });
+    expect(qa.samples.map((x: { line: number }) => x.line)).toEqual([4777, 6159, 18819, 20520, 22085]);
+    const pick = (rel: string) => (rel.startsWith('metrics/') || rel.startsWith('reports/')) && rel.includes(day);
+    expect(hashTree(chunked.outputDir, pick)).toEqual(hashTree(whole.outputDir, pick));
+  }, 300_000);
 });

@@ -439,6 +439,22 @@ describe('comptages: the result does not depend on chunking', () => {
     expect(dupDay).toBe(4);
   });
 
+  it('libellé and point: the first non-empty value in file order, whatever the cut', async () => {
+    const lines = fs.readFileSync(INPUT, 'utf8').split('\r\n');
+    const noGeo = (l: string) => l.split(';').map((c, i) => (i === 13 ? '' : i === 1 ? '' : c)).join(';');
+    const body = lines.slice(1).filter((l) => l !== '');
+    const file = path.join(tmp, 'first-values.csv');
+    fs.writeFileSync(file, [lines[0], noGeo(body[0]), noGeo(body[1]), ...body.slice(2)].join('\r\n') + '\r\n');
+    const whole = runWhole(file);
+    for (const rowsPerChunk of [1, 2, 5]) {
+      const chunked = await runChunked(file, rowsPerChunk);
+      for (const [day, r] of whole.days) expect(chunked.days.get(day)).toEqual(r);
+    }
+    const a = whole.days.get('2022-12-05')!.metrics.metrics[0];
+    expect(a.libelle).toBe('AV_Champs_Elysees');
+    expect(a.geo_point_2d).toBe('48.871535879911605, 2.3017227924560624');
+  });
+
   it('with the référentiel joined, a chunked run equals a whole run too', async () => {
     const refBytes = fs.readFileSync(REFERENTIEL);
     const ref = referentielHandler.processChunk({

@@ -158,13 +158,13 @@ describe('planChunks never splits inside a quoted field', () => {
       return s / 2 ** 32;
     };
     const pieces = ['a', 'é', '😀', ';', '"', '""', '\n', '\r\n', 'xyz', '"q"', '\r'];
-    for (let round = 0; round < 60; round++) {
+    for (let round = 0; round < 40; round++) {
       let text = '';
       const n = 20 + Math.floor(r() * 300);
       for (let i = 0; i < n; i++) text += pieces[Math.floor(r() * pieces.length)];
       const file = write(`fuzz-${round}.csv`, text);
       const caps: Caps = { maxRecordBytes: 40, maxRecordLines: 1 + Math.floor(r() * 6) };
-      for (const bufferSize of [82, 83, 97, 128, 4096]) {
+      for (const bufferSize of [82, 83, 128, 4096]) {
         for (const rows of [1, 2, 5]) await planAndCheck(file, rows, caps, bufferSize);
       }
     }

@@ -71,7 +71,9 @@ describe('referentiel: the 2022 snapshot (noobzik, 3,739 rows)', () => {
     const a = m.mapping['5469'];
     expect(a.troncons).toBe(6);
     expect(a.longueur_metres).toBeCloseTo(expected, 6);
-    expect(a.longueur_metres).toBeGreaterThan(100);
+    // By hand, piece by piece: 55.90 + 46.65 + 26.46 + 24.93 + 33.00 + 24.47 = 211.41 m.
+    expect(out.partials[ANY_DAY].pieces['5469'].map((p) => Math.round(p.lengthM * 100) / 100)).toEqual([55.9, 46.65, 26.46, 24.93, 33, 24.47]);
+    expect(a.longueur_metres).toBeCloseTo(211.41, 2);
     const first = JSON.parse(pieces[0][9]).coordinates as number[][];
     expect(first).toHaveLength(3);
     expect(a.center).toEqual(first[1]);
@@ -143,6 +145,26 @@ describe('referentiel: the 2020 export (type before coordinates in geo_shape)', 
       compared++;
     }
     expect(compared).toBeGreaterThan(200);
+  });
+});
+
+describe('referentiel: two snapshots in one run', () => {
+  it('an arc takes its pieces from the first file that has it; the other pieces are counted, not added', () => {
+    const first = referentielHandler.processChunk({
+      file: fileRef(0, 'batch/referentiel-2020.csv'),
+      range: { index: 0, start: 0, end: 0 },
+      bytes: fs.readFileSync(NEZARBR),
+    }).partials[ANY_DAY];
+    const second = processBytes(fs.readFileSync(NOOBZIK)).partials[ANY_DAY];
+    const alone = finalize([second]).metrics;
+    const both = finalize([first, second]);
+    expect(Object.keys(both.metrics.mapping)).toHaveLength(3348);
+    const shared = Object.keys(first.pieces);
+    const left = shared.reduce((s, id) => s + second.pieces[id].length, 0);
+    expect(both.quality).toMatchObject({ records: left, accepted: 0, rejected: { duplicate_arc: left } });
+    for (const id of shared) expect(both.metrics.mapping[id].troncons).toBe(first.pieces[id].length);
+    const only = Object.keys(second.pieces).find((id) => !(id in first.pieces))!;
+    expect(both.metrics.mapping[only]).toEqual(alone.mapping[only]);
   });
 });
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import request from 'supertest';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RedisProducer } from '../src/redis/redis-producer.service';
-import { ARCS, BOARD_PASSWORD, BOARD_USER, COMPTAGES, DAY, makeOutputDir, OTHER_DAY, REPORT, REPORT_CSV, startApp, testConfig, waitFor, WEATHER } from './helpers';
+import { ARCS, BOARD_PASSWORD, BOARD_USER, DAY, makeOutputDir, OTHER_DAY, REPORT, REPORT_CSV, startApp, testConfig, waitFor, WEATHER } from './helpers';
 
 const PREFIXES = ['', '/api'];
 const VALID_TYPES = 'Types valides: bikes, traffic, weather, comptages, chantiers, referentiel, velib';
@@ -188,6 +188,14 @@ describe('api: compatible routes, new read routes, docs, dashboard, board', () =
     });
   });
 
+  it('an unreadable document → 500 with the old label, no internals in the body', async () => {
+    fs.writeFileSync(`${root}/output/metrics/chantiers_metrics_2025-11-05.json`, '{"truncated": ');
+    const res = await request(http).get('/metrics/chantiers/2025-11-05').expect(500);
+    expect(res.body).toEqual({ error: 'Erreur récupération métriques', message: 'Erreur interne du serveur', statusCode: 500 });
+    await request(http).get('/api/metrics/2025-11-05').expect(500);
+    fs.rmSync(`${root}/output/metrics/chantiers_metrics_2025-11-05.json`);
+  });
+
   describe('404 on unknown paths', () => {
     it.each(['/nope', '/api/nope', '/metrics/weather/2025-11-04/extra', '/report/../canary.json', '/assets/../../package.json'])('%s', async (path) => {
       const res = await request(http).get(path).expect(404);
@@ -244,9 +252,9 @@ describe('api: compatible routes, new read routes, docs, dashboard, board', () =
     expect(res.text).toMatch(/<title>CityFlow/);
     // No external CDN: every script and stylesheet is local.
     expect(res.text).not.toMatch(/(src|href)="(https?:)?\/\//);
-    const scripts = [...res.text.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
-    expect(scripts.length).toBeGreaterThanOrEqual(2);
-    for (const s of scripts) await request(http).get(s).expect(200);
+    const assets = [...res.text.matchAll(/(?:src|href)="\/?(assets\/[^"]+)"/g)].map((m) => `/${m[1]}`);
+    expect(assets).toEqual(expect.arrayContaining(['/assets/app.css', '/assets/app.js']));
+    for (const a of [...assets, '/assets/dom.js', '/assets/charts.js', '/assets/map.js']) await request(http).get(a).expect(200);
     const geo = await request(http).get('/assets/arrondissements.geojson').expect(200).expect('Content-Type', /geo\+json/);
     expect(JSON.parse(geo.text ?? '{}').features ?? geo.body.features).toHaveLength(20);
   });
@@ -280,4 +288,3 @@ describe('api: Bull Board without BOARD_PASSWORD', () => {
   });
 });
 
-export { COMPTAGES };

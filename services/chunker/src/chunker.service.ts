@@ -31,7 +31,7 @@ export class ChunkerService {
           runId: data.runId,
           rawDir: data.rawDir,
           file: data.file,
-          range: { index: range.index, start: range.start, end: range.end },
+          range: { index: range.index, start: range.start, end: range.end, firstLine: range.firstLine },
           header: range.index === 0 ? undefined : plan.header,
           rows: range.rows,
         }),

@@ -18,6 +18,7 @@ export const ByteRangeSchema = z.object({
   index: z.number().int().nonnegative(),
   start: z.number().int().nonnegative(),
   end: z.number().int().nonnegative(),
+  firstLine: z.number().int().positive().optional(),
 });
 
 export const QualitySchema = z.object({

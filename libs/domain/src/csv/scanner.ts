@@ -77,8 +77,7 @@ const LF = 10;
 const CR = 13;
 const QUOTE = 34;
 
-/** Outcome codes of `parseRecordText`. */
-export const PARSE_OK = 0;
+/** Status codes of `splitRecord` (when it does not return fields). */
 export const PARSE_OPEN = 1;
 export const PARSE_STRAY = 2;
 export const PARSE_GARBAGE = 3;
@@ -155,14 +154,6 @@ export function splitRecord(s: string, delim: string, keep?: readonly boolean[] 
   }
 }
 
-/** Compatibility form of `splitRecord`: appends to `out`, returns PARSE_OK or a status code. */
-export function parseRecordText(s: string, delim: string, out: string[]): number {
-  const r = splitRecord(s, delim);
-  if (typeof r === 'number') return r;
-  for (const f of r) out.push(f);
-  return PARSE_OK;
-}
-
 interface FastSlices {
   utf8Slice?(start: number, end: number): string;
 }
@@ -177,8 +168,8 @@ export function splitCsvLine(text: string, delimiter = DEFAULT_DELIMITER): strin
   if (s.endsWith('\r\n')) s = s.slice(0, -2);
   else if (s.endsWith('\n') || s.endsWith('\r')) s = s.slice(0, -1);
   delimiterCode(delimiter);
-  const out: string[] = [];
-  return parseRecordText(s, delimiter, out) === PARSE_OK ? out : null;
+  const r = splitRecord(s, delimiter);
+  return typeof r === 'number' ? null : r;
 }
 
 /** Parity (0/1) of the number of quote bytes in [from, to). */

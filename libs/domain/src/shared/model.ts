@@ -32,6 +32,8 @@ export interface ByteRange {
   index: number;
   start: number;
   end: number;
+  /** 1-based physical line at `start` (set by the chunker), so samples carry file line numbers. */
+  firstLine?: number;
 }
 
 /** One rejected record kept as evidence (bounded number per chunk). */

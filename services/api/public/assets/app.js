@@ -23,10 +23,18 @@ function getJSON(url, { fresh = false } = {}) {
   return p;
 }
 
+/** False only when /dates was read and does not list this document. */
+function known(kind, d) {
+  if (!state.dates) return true;
+  const list = kind === 'reports' ? state.dates.reports : state.dates.metrics?.[kind];
+  return Array.isArray(list) ? list.includes(d) : true;
+}
+
 const api = {
   dates: () => getJSON('dates', { fresh: true }),
-  report: (d) => getJSON(`report/${d}`).then((b) => b?.report ?? null),
-  metrics: (type, d) => getJSON(`metrics/${type}/${d}`).then((b) => b?.data ?? null),
+  // /dates says what exists: absent documents are not requested (no 404 noise in the console).
+  report: async (d) => (known('reports', d) ? getJSON(`report/${d}`).then((b) => b?.report ?? null) : null),
+  metrics: async (type, d) => (known(type, d) ? getJSON(`metrics/${type}/${d}`).then((b) => b?.data ?? null) : null),
   arcs: (d, q) => getJSON(`metrics/comptages/${d}/arcs?${new URLSearchParams(q)}`),
   runs: () => getJSON('runs?limit=20', { fresh: true }),
   run: (id) => getJSON(`runs/${encodeURIComponent(id)}`, { fresh: true }),
@@ -64,7 +72,12 @@ const EVOLUTION_LABELS = {
 };
 
 const etatChip = (etat) => chip(etat ?? 'Inconnu', { Fluide: 'ok', 'Pré-saturé': 'warn', Saturé: 'high', Bloqué: 'crit' }[etat] ?? 'muted');
-const severiteChip = (sev) => chip(sev ?? '—', sev === 'Critique' || sev === 'CRITIQUE' ? 'crit' : sev === 'Élevée' || sev === 'ELEVEE' ? 'high' : sev === 'MOYENNE' ? 'warn' : 'ok');
+const SEVERITY_BY_NAME = Object.fromEntries(SEVERITY.flatMap((x) => [[x.key, x], [x.label, x]]));
+const severiteChip = (sev) => {
+  const x = SEVERITY_BY_NAME[sev];
+  return x ? chip(x.label, x.chip) : chip(sev ?? '—', 'muted');
+};
+const SEVERITY_RANK = { Critique: 0, 'Élevée': 1 };
 const sum = (xs) => xs.reduce((a, x) => a + (typeof x === 'number' && Number.isFinite(x) ? x : 0), 0);
 const byArrondissement = (obj) =>
   Object.entries(obj ?? {})
@@ -224,7 +237,7 @@ async function renderTrafic(date) {
       card('Zones les plus congestionnées (temps perdu, min)', barChart(zones, { color: '#e8720c', empty: 'Aucune zone congestionnée' })),
       card('Carte par arrondissement', h('div', {}, mapHolder, hors ? h('p', { class: 'small' }, `Hors Paris : ${fmt.int(hors.arcs)} tronçons, ${fmt.int(hors.vehicules)} véhicules.`) : null), { tools: measureSelect }),
       card(
-        `Alertes de congestion (${fmt.int((c.alertes_congestion ?? []).length)})`,
+        `Alertes de congestion (${fmt.int((c.alertes_congestion ?? []).length)}${(c.alertes_congestion ?? []).length > 15 ? ', les 15 premières' : ''})`,
         table(
           [
             { label: 'Sévérité', value: (a) => severiteChip(a.severite) },
@@ -233,7 +246,9 @@ async function renderTrafic(date) {
             { label: 'Périodes', value: (a) => (a.congestion_periodes ?? []).map((p) => `${fmt.hour(p.debut)}–${fmt.hour(p.fin)} (max ${fmt.pct(p.taux_max)})`).join(', ') || '—' },
             { label: 'Temps perdu', num: true, value: (a) => `${fmt.int(a.temps_perdu_total_minutes)} min` },
           ],
-          (c.alertes_congestion ?? []).slice(0, 30),
+          [...(c.alertes_congestion ?? [])]
+            .sort((a, b) => (SEVERITY_RANK[a.severite] ?? 2) - (SEVERITY_RANK[b.severite] ?? 2) || (b.temps_perdu_total_minutes ?? 0) - (a.temps_perdu_total_minutes ?? 0))
+            .slice(0, 15),
           { empty: 'Aucune alerte (occupation ≥ 80 % pendant 2 h)' },
         ),
       ),
@@ -586,6 +601,14 @@ async function renderQualite(date) {
             c.sources_manquantes ?? [],
             { empty: 'Aucune source manquante' },
           ),
+          (c.sources_partielles ?? []).length
+            ? h(
+                'p',
+                {},
+                'Sources partielles (fichiers en échec) : ',
+                c.sources_partielles.map((x) => chip(`${SOURCE_LABELS[x.source] ?? x.source} (${(x.fichiers_en_echec ?? []).length})`, 'high')),
+              )
+            : null,
         ),
       ),
       card(

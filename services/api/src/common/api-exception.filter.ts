@@ -35,7 +35,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception, req);
     if (body.statusCode >= 500) {
       const cause = exception instanceof ApiError ? ((exception as { cause?: unknown }).cause ?? exception) : exception;
-      this.log.error({ err: cause, method: req.method, path: req.path }, body.error);
+      // 503s are expected while a dependency is down: one line, no stack.
+      if (body.statusCode === 503) this.log.warn({ method: req.method, path: req.path, reason: (cause as Error)?.message }, body.error);
+      else this.log.error({ err: cause, method: req.method, path: req.path }, body.error);
     }
     if (res.headersSent) {
       res.end();

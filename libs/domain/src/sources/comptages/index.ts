@@ -1,4 +1,5 @@
 export * from './constants';
-export * from './parse';
-export * from './metrics';
-export * from './comptages';
+export type { ArcPartial, ComptagesPartial, HourTuple } from './parse';
+export { processComptagesChunk } from './parse';
+export { finalizeComptagesDay, mergeComptagesPartials } from './metrics';
+export { comptagesHandler, createComptagesHandler } from './comptages';

@@ -65,8 +65,9 @@ export function mergeComptagesPartials(partials: ComptagesPartial[]): { arcs: Me
       if (!entry) {
         entry = { arc: { id, libelle: src.libelle, geo: src.geo_point_2d ?? null, hours: [] }, seen: new Set() };
         byId.set(id, entry);
-      } else if (entry.arc.geo === null && src.geo_point_2d) {
-        entry.arc.geo = src.geo_point_2d;
+      } else {
+        if (entry.arc.geo === null && src.geo_point_2d) entry.arc.geo = src.geo_point_2d;
+        if (entry.arc.libelle === '' && src.libelle) entry.arc.libelle = src.libelle;
       }
       for (const h of src.hours) {
         if (entry.seen.has(h[0])) {

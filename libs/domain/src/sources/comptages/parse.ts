@@ -19,9 +19,9 @@ import { COMPTAGES_COLUMNS, COMPTAGES_REQUIRED_COLUMNS, normalizeEtatTrafic } fr
 export type HourTuple = [hourStart: number, debit: number | null, taux: number | null, etat: EtatTrafic];
 
 export interface ArcPartial {
-  /** Libelle of the first row of the arc in the chunk. */
+  /** First non-empty Libelle of the arc's rows in the chunk. */
   libelle: string;
-  /** geo_point_2d of that row, normalised to `lat, lon`; null when absent. */
+  /** First usable geo_point_2d of the arc's rows in the chunk, normalised to `lat, lon`; null when none. */
   geo_point_2d: string | null;
   /** Hours in row order (duplicates are resolved when the day is finalised). */
   hours: HourTuple[];
@@ -72,17 +72,45 @@ export function comptagesLayout(fields: readonly string[] | null, where: string)
 
 const ARC_RE = /^\d{1,15}$/;
 const NUM_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /** Arc id in canonical form (`0042` → `42`), or null. */
 export function normalizeArcId(text: string): string | null {
+  const n = text.length;
+  let plain = n > 0 && n <= 15 && text.charCodeAt(0) !== 48;
+  for (let i = 0; plain && i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) plain = false;
+  }
+  if (plain) return text;
   const s = text.trim();
   if (!ARC_RE.test(s)) return null;
-  return s.length > 1 && s.charCodeAt(0) === 48 ? String(Number(s)) : s;
+  return String(Number(s));
 }
 
-/** A decimal number, null for an empty cell, NaN for anything else. */
+/**
+ * A decimal number, null for an empty (or blank) cell, NaN for anything else (no hex, no
+ * `Infinity`, no comma decimals). The plain `123` / `123.45` form is read without Number():
+ * an integer mantissa below 2^53 divided by an exact power of ten is the correctly rounded
+ * value, the same double Number() gives.
+ */
 export function parseDecimal(text: string): number | null {
-  if (text === '') return null;
+  const n = text.length;
+  if (n === 0) return null;
+  if (n <= 15) {
+    let mant = 0;
+    let frac = -1;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) {
+        mant = mant * 10 + (c - 48);
+        if (frac >= 0) frac++;
+      } else if (c === 46 && frac < 0 && i > 0) frac = 0;
+      else break;
+    }
+    if (i === n && frac !== 0) return frac > 0 ? mant / POW10[frac] : mant;
+  }
   let s = text;
   if (!NUM_RE.test(s)) {
     s = s.trim();
@@ -110,7 +138,7 @@ function parseTimestamp(text: string): number {
   if (v === undefined) {
     v = parseIsoWithOffset(text.trim());
     if (Number.isFinite(v) && v % HOUR_MS !== 0) v = NaN; // counts are hourly: a row must be on a whole hour
-    if (tsCache.size >= 50_000) tsCache.clear();
+    if (tsCache.size >= 4096) tsCache.clear();
     tsCache.set(text, v);
   }
   return v;
@@ -118,7 +146,7 @@ function parseTimestamp(text: string): number {
 
 /** The range may carry its first physical line (planChunks ranges do). */
 function firstLineOf(input: ChunkInput): number | undefined {
-  const l = (input.range as { firstLine?: unknown }).firstLine;
+  const l = input.range.firstLine as unknown;
   return typeof l === 'number' && Number.isInteger(l) && l > 0 ? l : undefined;
 }
 
@@ -201,6 +229,10 @@ export function processComptagesChunk(input: ChunkInput): ChunkOutput<ComptagesP
     if (arc === undefined) {
       arc = { libelle: f[layout.libelle].trim(), geo_point_2d: normalizeGeoPoint(f[layout.geo]), hours: [] };
       partial.arcs[arcId] = arc;
+    } else {
+      // First non-empty value in row order (the merge applies the same rule across chunks).
+      if (arc.geo_point_2d === null) arc.geo_point_2d = normalizeGeoPoint(f[layout.geo]);
+      if (arc.libelle === '') arc.libelle = f[layout.libelle].trim();
     }
     arc.hours.push([hourStart, debit, taux, normalizeEtatTrafic(f[layout.etat].trim())]);
     q.accepted++;

@@ -4,7 +4,9 @@
  *
  * The file is a snapshot: its partial is keyed ANY_DAY. An arc id repeats when the arc has
  * several geometry pieces (3,739 rows → 3,348 arcs); pieces are kept in file order and summed
- * when the day is finalised, so the result does not depend on chunking.
+ * when the day is finalised, so the result does not depend on chunking. When a run holds several
+ * référentiel files, an arc takes its pieces from the first file that has it (`duplicate_arc`
+ * counts the pieces left out), so two snapshots never double an arc's length.
  *
  * Rejected records (reason codes): `bad_quoting` (malformed CSV quoting), `field_count`,
  * `missing_field` (empty Identifiant arc or Libelle), `bad_arc` (non-integer Identifiant arc).
@@ -58,8 +60,10 @@ export interface ReferentielPiece {
   coords: { first: LonLat; mid: LonLat; last: LonLat } | null;
 }
 
-/** Partial (ANY_DAY): pieces per arc id, in file order. Plain JSON. */
+/** Partial (ANY_DAY): pieces per arc id, in file order, and the file they come from. Plain JSON. */
 export interface ReferentielPartial {
+  /** relPath of the file: pieces of one arc are only summed within one file (see finalize). */
+  file?: string;
   pieces: Record<string, ReferentielPiece[]>;
 }
 
@@ -163,17 +167,26 @@ export function processReferentielChunk(input: ChunkInput): ChunkOutput<Referent
     (pieces[id] ??= []).push(piece);
     q.accepted++;
   }
-  return { partials: { [ANY_DAY]: { pieces } }, quality: q };
+  return { partials: { [ANY_DAY]: { file, pieces } }, quality: q };
 }
 
 export function finalizeReferentielDay(day: string, partials: ReferentielPartial[], _ctx: FinalizeContext = {}): DayResult<ReferentielMetrics> {
-  const byId = new Map<string, ReferentielPiece[]>();
+  // Several référentiel files in one run are several snapshots of the same network: an arc takes
+  // its pieces from the first file (in the given order) that has it; pieces of the same arc in
+  // other files are counted `duplicate_arc` instead of being added to its length.
+  const byId = new Map<string, { file: string; pieces: ReferentielPiece[] }>();
+  const quality = emptyQuality();
   for (const p of partials) {
     if (!p || !p.pieces) continue;
+    const file = p.file ?? '';
     for (const id of Object.keys(p.pieces)) {
-      const list = byId.get(id);
-      if (list) list.push(...p.pieces[id]);
-      else byId.set(id, [...p.pieces[id]]);
+      const entry = byId.get(id);
+      if (!entry) byId.set(id, { file, pieces: [...p.pieces[id]] });
+      else if (entry.file === file) entry.pieces.push(...p.pieces[id]);
+      else {
+        quality.records += p.pieces[id].length;
+        quality.rejected.duplicate_arc = (quality.rejected.duplicate_arc ?? 0) + p.pieces[id].length;
+      }
     }
   }
   const ids = [...byId.keys()].sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0));
@@ -183,7 +196,7 @@ export function finalizeReferentielDay(day: string, partials: ReferentielPartial
   let positive = 0;
   let positiveSum = 0;
   for (const id of ids) {
-    const list = byId.get(id)!;
+    const list = byId.get(id)!.pieces;
     const firstPiece = list[0];
     let length = 0;
     for (const piece of list) length += piece.lengthM;
@@ -214,7 +227,6 @@ export function finalizeReferentielDay(day: string, partials: ReferentielPartial
   }
   const par_arrondissement: Record<string, number> = Object.create(null);
   for (const k of Object.keys(parArr).sort()) par_arrondissement[k] = parArr[k];
-  const quality = emptyQuality();
   const metrics: ReferentielMetrics = {
     date: day,
     mapping,
@@ -226,7 +238,7 @@ export function finalizeReferentielDay(day: string, partials: ReferentielPartial
     },
     qualite: quality,
   };
-  return { metrics, quality: emptyQuality() };
+  return { metrics, quality: { ...quality, rejected: { ...quality.rejected }, samples: [] } };
 }
 
 /** Arc geography keyed by arc id, as comptages expects it in `FinalizeContext.referentiel`. */
