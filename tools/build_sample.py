@@ -588,6 +588,25 @@ def read_real_bike_profile():
     return prof   # stamp hour 3..23 -> count
 
 
+def synthetic_bike_counters(rng):
+    """The synthetic counters of BIKE_SITES (one draw of `rng` per site, for the installation date)."""
+    counters = []
+    site_no = 0
+    for name, lat, lon, chans in BIKE_SITES:
+        site_no += 1
+        site_id = "9%08d" % site_no
+        inst = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 5 * 365))
+        for ci, (direction, scale, reverse) in enumerate(chans):
+            counters.append({
+                "id_compteur": "%s-9%02d%06d" % (site_id, ci + 1, site_no),
+                "nom_compteur": "%s %s" % (name, direction), "id": site_id, "name": name,
+                "installation_date": inst.isoformat(),
+                "lat": round(lat + (0.00004 if ci else 0.0), 5), "lon": round(lon + (0.00003 if ci else 0.0), 5),
+                "counter": "X2H9%07d" % (site_no * 10 + ci), "scale": scale, "reverse": reverse,
+                "synthetic": True})
+    return counters
+
+
 def build_bikes(raw_dir):
     rng = random.Random(SEED * 10 + 2)
     real_prof = read_real_bike_profile()
@@ -603,20 +622,7 @@ def build_bikes(raw_dir):
         swap = {7: 17, 8: 18, 9: 19, 17: 7, 18: 8, 19: 9}
         return swap.get(hh, hh)
 
-    counters = []
-    site_no = 0
-    for name, lat, lon, chans in BIKE_SITES:
-        site_no += 1
-        site_id = "9%08d" % site_no
-        inst = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 5 * 365))
-        for ci, (direction, scale, reverse) in enumerate(chans):
-            counters.append({
-                "id_compteur": "%s-9%02d%06d" % (site_id, ci + 1, site_no),
-                "nom_compteur": "%s %s" % (name, direction), "id": site_id, "name": name,
-                "installation_date": inst.isoformat(),
-                "lat": round(lat + (0.00004 if ci else 0.0), 5), "lon": round(lon + (0.00003 if ci else 0.0), 5),
-                "counter": "X2H9%07d" % (site_no * 10 + ci), "scale": scale, "reverse": reverse,
-                "synthetic": True})
+    counters = synthetic_bike_counters(rng)
     zero = [c for c in counters if c["scale"] == 0.0]
     assert len(zero) == 1
     gap_counter = counters[9]        # 27 avenue de la Grande Armée SO-NE
