@@ -34,6 +34,25 @@ export interface FinalizeStore {
   putMetrics(type: string, day: string, doc: unknown): Promise<void>;
 }
 
+/**
+ * A file of D's own folder that holds nothing for D (e.g. a weather file of other days) is counted
+ * as one rejected input `no_data_for_day`, so records = accepted + rejected still holds. Batch files
+ * and files of neighbouring days' folders are not: they legitimately cover other days.
+ */
+function filesWithoutDay(chunks: ChunkRef[], day: string): QualityCounts {
+  const q = emptyQuality();
+  const byFile = new Map<string, ChunkRef[]>();
+  for (const c of chunks) byFile.set(c.fileKey, [...(byFile.get(c.fileKey) ?? []), c]);
+  for (const parts of byFile.values()) {
+    const rel = parts[0].relPath;
+    const inDayFolder = rel.includes(`/dt=${day}/`) || rel.includes(`/${day}/`);
+    if (!inDayFolder || parts.some((c) => c.days.includes(day) || c.days.includes(ANY_DAY))) continue;
+    reject(q, { file: rel, reason: 'no_data_for_day' });
+    q.records += 1;
+  }
+  return q;
+}
+
 export interface FinalizeResult {
   report: DailyReport;
   csv: string;
@@ -84,14 +103,9 @@ export async function finalizeRun(
         }
       }
       if (!partials.length) {
-        // Files of this source were read but none holds day D: say so, never write an empty day
-        // over one that another run filled.
-        if (day === D) {
-          const q = emptyQuality();
-          reject(q, { file: own[0].relPath, reason: 'no_data_for_day' });
-          q.records += 1; // counted as one rejected input, so records = accepted + rejected holds
-          dayQuality[source] = q;
-        }
+        // Files of this source were read but none holds day D: say so (below), and never write an
+        // empty day over one that another run filled.
+        if (day === D) dayQuality[source] = filesWithoutDay(own, D);
         continue;
       }
       if (HISTORY_SOURCES.has(source)) {
@@ -110,7 +124,7 @@ export async function finalizeRun(
       written.push({ type: source, day });
       if (day === D) {
         (forD as Record<string, unknown>)[source] = result.metrics;
-        dayQuality[source] = result.quality;
+        dayQuality[source] = mergeQuality([result.quality, filesWithoutDay(own, D)]);
       }
     }
   }
