@@ -25,6 +25,22 @@ separate code (it does not reuse the generator's internal state), and the script
 that they match what the generator meant to put in.
 
 Usage: python3 tools/build_sample.py [--out DIR]
+
+Multi-day tree (nothing under data/sample is touched unless --out points there):
+  python3 tools/build_sample.py --out DIR --start 2025-01-28 --days 8 [--arcs 150] [--velib-stations 200]
+writes DIR/raw with, for each Paris day D of the range, every source in the layouts above:
+  raw/batch/comptages-routiers-permanents.csv      one file for all days: real arcs, synthetic counts,
+                                                   rows stamped D T01:00 ... D+1 T00:00 (offsets of the day),
+                                                   3 congested arcs, 1 near miss, 1 arc with 8 hours
+                                                   without rows and 1 malformed row per day
+  raw/batch/referentiel-*.csv, chantiers-*.csv     byte copies (real)
+  raw/api/traffic/dt=D/hour=08/*.json              the real PRIM snapshot (days 2..N: hard links)
+  raw/api/bikes/dt=D/hour=HH/bikes_data_pN.json    v2.1 records stamped D T01:00 ... D T23:00; the stamp
+                                                   D+1 T00:00 in D+1's folder (the last day: in D's)
+  raw/api/weather/dt=D/hour=06/visualcrossing.json days D-1, D, D+1 (synthetic, one draw per day)
+  raw/api/velib/dt=D/hour=08|18/                   station_information (days 2..N: hard links) and two
+                                                   station_status snapshots, reduced to --velib-stations
+and DIR/expected.json with per-day facts read back from the files (key `by_day`).
 """
 
 import argparse
@@ -1357,13 +1373,683 @@ def write_provenance_md(path, out_dir, design):
         f.write("\n".join(L))
 
 
+# --------------------------------------------------------------------------- multi-day tree
+#
+# `--start YYYY-MM-DD --days N` builds N consecutive Europe/Paris days into OUT/raw, in the layouts
+# of the one-day tree, and writes OUT/expected.json with per-day facts read back from the files.
+# The arcs, counters and stations are drawn once (fixed seeds); every value of a day comes from
+# generators seeded with that day (YYYYMMDD), so a day's values are the same in any range that
+# contains it (for the same --arcs and --velib-stations); only the row order of the comptages file,
+# the stamp of the day after the range and the station_information instant depend on the range.
+
+MD_SEED_ARCS = SEED * 10 + 5
+MD_SEED_ORDER = SEED * 10 + 6
+MD_MALFORMED_KINDS = ("extra_field", "short_row", "bad_date", "empty_date", "bad_debit")
+MD_VELIB_TIMES = (("08", 8), ("18", 18))
+MD_BIKE_GROUPS = (("06", 0, 6), ("12", 7, 12), ("18", 13, 18), ("23", 19, 23))   # folder <- stamp local hours
+MD_MAX_TREE_BYTES = 15 * 1000 * 1000   # disk bytes: traffic copies of days 2..N are hard links
+
+
+def day_int(d):
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def day_rng(d, k):
+    return random.Random(day_int(d) * 100 + k)
+
+
+def day_hour_starts(d):
+    """Naive UTC instants of the starts of the Paris hours of day d (23, 24 or 25 of them)."""
+    a = local_midnight_utc(d)
+    b = local_midnight_utc(d + dt.timedelta(days=1))
+    return [a + dt.timedelta(hours=i) for i in range(int((b - a).total_seconds()) // 3600)]
+
+
+def paris_local(utc):
+    return utc + dt.timedelta(hours=paris_offset(utc))
+
+
+def paris_day_of_hour_start(start_utc):
+    return paris_local(start_utc).date().isoformat()
+
+
+def link_or_copy(src, dst):
+    """Hard link dst to src (same bytes, no extra disk); a copy when the filesystem refuses links."""
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _malform(line, kind, libelle):
+    f = line.split(";")
+    if kind == "extra_field":
+        cut = max(1, len(libelle) // 2)
+        f[1] = libelle[:cut] + ";" + libelle[cut:]
+    elif kind == "short_row":
+        f = f[:9]
+    elif kind == "bad_date":
+        s = f[2]
+        f[2] = "%s/%s/%s %s:00" % (s[8:10], s[5:7], s[0:4], s[11:13])
+    elif kind == "empty_date":
+        f[2] = ""
+    else:
+        f[3] = "n/a"
+    return ";".join(f)
+
+
+def md_build_comptages(path, ref_arcs, ref_ids, dates, n_arcs):
+    rng = random.Random(MD_SEED_ARCS)
+    must = [a for a in REAL_SAMPLE_ARCS if a in ref_arcs]
+    others = [a for a in ref_ids if a not in must]
+    if not len(must) + 10 <= n_arcs <= len(ref_ids):
+        raise SystemExit("--arcs must be between %d and %d" % (len(must) + 10, len(ref_ids)))
+    chosen = sorted(must + rng.sample(others, n_arcs - len(must)))
+    params = {}
+    for a in chosen:
+        cls = arc_class(ref_arcs[a]["libelle"])
+        cap, p_cong = {"periph": (rng.uniform(3000, 7000), 0.10), "fast": (rng.uniform(800, 2600), 0.05),
+                       "major": (rng.uniform(250, 1500), 0.03)}.get(cls) or (rng.uniform(60, 800), 0.02)
+        r = rng.random()
+        params[a] = {
+            "cls": cls, "cap": cap, "p_cong": p_cong, "occ_scale": rng.uniform(0.6, 1.5),
+            "inbound": rng.random() < 0.5, "dfac": 0.85 + 0.3 * rng.random(),
+            "etat_arc": "Invalide" if r < 0.70 else ("Ouvert" if r < 0.98 else "Barré"),
+            "five": rng.random() < 0.7,
+        }
+    regular = [a for a in chosen if a not in REAL_SAMPLE_ARCS]
+    big = [a for a in regular if params[a]["cls"] in ("periph", "fast", "major")]
+    if len(big) < 8:
+        big = regular
+    profiles = [gc.PROFILE_WEEKDAY] * 5 + [gc.PROFILE_SATURDAY, gc.PROFILE_SUNDAY]
+    fixed = {}
+    for a in chosen:
+        info, p = ref_arcs[a], params[a]
+        fixed[a] = ("%d;%s;" % (a, info["libelle"]),
+                    ";%s;%s;%s;%s;%s;%s;%s;%s;\"%s\"" % (
+                        info["amont_id"], info["amont_lib"], info["aval_id"], info["aval_lib"], p["etat_arc"],
+                        DISPO_DEBUT, DISPO_FIN, info["point"], info["shape"].replace('"', '""')))
+
+    rows = []      # [hour start (UTC), arc, line]
+    design = {}
+    for d in dates:
+        drng = day_rng(d, 1)
+        noise = [min(2.0, max(0.3, drng.lognormvariate(0.0, 0.13))) for _ in range(1024)]
+        hours = day_hour_starts(d)
+        picks = drng.sample(big, 5)
+        cong = {}
+        for j, a in enumerate(picks[:3]):
+            n = drng.randint(2, 4)
+            h0 = drng.choice((6, 7, 8, 15, 16, 17))
+            vals = [round(drng.uniform(80.0, 89.9), 2) for _ in range(n)]
+            if j == 0:
+                vals[drng.randrange(n)] = round(drng.uniform(90.0, 97.0), 2)
+            cong[a] = {h0 + k: v for k, v in enumerate(vals)}
+        near, gap_arc = picks[3], picks[4]
+        near_taux = {9: 86.0}                # one hour >= 80 only: not an alert
+        gap = set(range(10, 18))             # 8 hours without a row
+        day_rows = []
+        for hi, hs in enumerate(hours):
+            stamp = stamp_of(hs + dt.timedelta(hours=1))
+            loc = paris_local(hs)
+            lh, wd = loc.hour, loc.weekday()
+            for a in chosen:
+                if a == gap_arc and hi in gap:
+                    continue
+                p = params[a]
+                load = profiles[wd][lh]
+                if wd < 5 and p["inbound"] != (lh < 13):
+                    load *= 0.85
+                load *= p["dfac"] * noise[drng.getrandbits(10)]
+                occ = 1.0 + 30.0 * load * load * p["occ_scale"] + drng.gauss(0.0, 1.4)
+                flow = p["cap"] * load
+                if lh in gc.PEAK_HOURS and drng.random() < p["p_cong"]:
+                    occ = 30.0 + 45.0 * drng.random()
+                    flow *= 0.55
+                if occ > 77.0:
+                    occ = 77.0 - 5.0 * drng.random()
+                debit = "%d.0" % int(flow + 0.5)
+                taux = fmt_taux(max(0.0, occ), p["five"])
+                forced = cong.get(a, {}).get(hi)
+                if forced is None and a == near:
+                    forced = near_taux.get(hi)
+                if forced is not None:
+                    taux = fmt_taux(forced, True)
+                    debit = "%d.0" % int(flow * 0.55 + 0.5)
+                elif a not in picks:
+                    if drng.random() < 0.004:
+                        continue
+                    u = drng.random()
+                    if u < 0.01:
+                        debit, taux = "", ""
+                    elif u < 0.02:
+                        debit = ""
+                    elif u < 0.03:
+                        taux = ""
+                pre, suf = fixed[a]
+                day_rows.append([hs, a, "%s%s;%s;%s;%s%s" % (pre, stamp, debit, taux, etat_trafic(taux), suf)])
+        # one malformed row per day replaces a valid row of a regular arc
+        kind = MD_MALFORMED_KINDS[d.toordinal() % len(MD_MALFORMED_KINDS)]
+        victim = drng.choice([r for r in day_rows if r[1] not in picks and r[1] not in REAL_SAMPLE_ARCS])
+        victim_stamp = victim[2].split(";")[2]
+        victim[2] = _malform(victim[2], kind, ref_arcs[victim[1]]["libelle"])
+        rows.extend(day_rows)
+        design[d.isoformat()] = {
+            "congested_arcs": {str(a): {stamp_of(hours[h] + dt.timedelta(hours=1)): v for h, v in sorted(t.items())}
+                               for a, t in sorted(cong.items())},
+            "near_miss_arc": {"arc": near, "taux_by_stamp": {stamp_of(hours[h] + dt.timedelta(hours=1)): v
+                                                              for h, v in near_taux.items()}},
+            "arc_without_rows_8h": gap_arc,
+            "malformed_row": {"kind": kind, "arc": victim[1], "stamp": victim_stamp},
+        }
+
+    # export-like order: batches of 6 hours, shuffled inside, ~0.5 % of rows one batch late
+    orng = random.Random(MD_SEED_ORDER)
+    t_first = local_midnight_utc(dates[0])
+    nb = (len(rows) and int((max(r[0] for r in rows) - t_first).total_seconds()) // 3600 // 6 + 1)
+    batches = [[] for _ in range(nb)]
+    for r in rows:
+        batches[int((r[0] - t_first).total_seconds()) // 3600 // 6].append(r)
+    out_lines, late = [], []
+    for bi, b in enumerate(batches):
+        cur = late + b
+        late = []
+        orng.shuffle(cur)
+        for r in cur:
+            if orng.random() < 0.005 and bi < nb - 1:
+                late.append(r)
+            else:
+                out_lines.append(r[2])
+    out_lines.extend(r[2] for r in late)
+    write_bytes(path, (COMPTAGES_HEADER + "\r\n" + "".join(l + "\r\n" for l in out_lines)).encode("utf-8"))
+    return {"arcs": chosen, "by_day": design}
+
+
+def md_analyse_comptages(path, dates):
+    """Independent read-back: valid rows, hour-ending rule, per Paris day."""
+    raw = open(path, "rb").read()
+    reader = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""), delimiter=";")
+    assert ";".join(next(reader)) == COMPTAGES_HEADER
+    n, malformed, by_day = 0, [], {}
+    for rec in reader:
+        n += 1
+        reason = None
+        t = None
+        if len(rec) != 15:
+            reason = "field_count"
+        else:
+            t = parse_iso_offset(rec[2])
+            if t is None:
+                reason = "bad_date"
+            else:
+                for v in (rec[3], rec[4]):
+                    if v != "" and not re.fullmatch(r"\d+(\.\d+)?", v):
+                        reason = "bad_number"
+        if reason:
+            malformed.append({"line": reader.line_num, "reason": reason})
+            continue
+        start = t.astimezone(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
+        day = paris_day_of_hour_start(start)
+        arcs = by_day.setdefault(day, {})
+        arcs.setdefault(int(rec[0]), {})[start] = (None if rec[3] == "" else float(rec[3]),
+                                                   None if rec[4] == "" else float(rec[4]))
+    out = {}
+    for d in dates:
+        ds = d.isoformat()
+        arcs = by_day.get(ds, {})
+        n_hours = len(day_hour_starts(d))
+        total, rows, cong = 0.0, 0, {}
+        for a, hours in arcs.items():
+            rows += len(hours)
+            total += sum(q for q, _ in hours.values() if q is not None)
+            run, best_run, best_max, cur_max = 0, 0, 0.0, 0.0
+            prev = None
+            for hs in sorted(hours):
+                k = hours[hs][1]
+                if k is not None and k >= 80:
+                    if run and prev is not None and hs - prev == dt.timedelta(hours=1):
+                        run, cur_max = run + 1, max(cur_max, k)
+                    else:
+                        run, cur_max = 1, k
+                    prev = hs
+                    if run >= 2:
+                        best_run, best_max = max(best_run, run), max(best_max, cur_max)
+                else:
+                    run, prev = 0, None
+            if best_run >= 2:
+                cong[str(a)] = "Critique" if best_max >= 90 else "Élevée"
+        out[ds] = {
+            "hours_in_day": n_hours,
+            "rows": rows,
+            "arcs": len(arcs),
+            "debit_total": total,
+            "congested_arcs": dict(sorted(cong.items(), key=lambda kv: int(kv[0]))),
+            "congested_arcs_count": len(cong),
+            "arcs_more_than_6_hours_without_row": sorted(a for a, h in arcs.items() if n_hours - len(h) > 6),
+        }
+    facts = {
+        "file": "batch/comptages-routiers-permanents.csv", "bytes": len(raw), "data_records": n,
+        "malformed_rows": len(malformed), "malformed_lines": malformed,
+        "valid_rows": n - len(malformed),
+        "valid_rows_by_paris_day": {k: sum(len(h) for h in v.values()) for k, v in sorted(by_day.items())},
+    }
+    return facts, out
+
+
+def md_build_bikes(raw_dir, dates):
+    counters = synthetic_bike_counters(random.Random(SEED * 10 + 2))   # the counters of the one-day tree
+    real_prof = read_real_bike_profile()
+    base = dict(real_prof)
+    for hh, v in BIKE_FILL.items():
+        base.setdefault(hh, v)
+    swap = {7: 17, 8: 18, 9: 19, 17: 7, 18: 8, 19: 9}
+    zero = [c["id_compteur"] for c in counters if c["scale"] == 0.0]
+    gap_c, const_c, gap6_c, const11_c = counters[9], counters[2], counters[11], counters[13]
+    last = dates[-1]
+    folders = {}     # (folder day, hour) -> records
+    design = {}
+    for d in dates:
+        drng = day_rng(d, 2)
+        wd = d.weekday()
+        factor = (1.0 if wd < 5 else 0.72 if wd == 5 else 0.58) * drng.uniform(0.9, 1.1)
+        hours = day_hour_starts(d)
+        o = d.toordinal()
+        gap = set(range(9, 17)) if o % 2 == 0 else set()           # 8 hours missing: failing
+        const = set(range(6, 19)) if o % 3 == 1 else set()         # 13 equal hours: failing
+        gap6 = set(range(10, 16)) if o % 3 == 2 else set()         # exactly 6 hours missing: not failing
+        const11 = set(range(7, 18)) if o % 4 == 3 else set()       # 11 equal hours: not failing
+        const_v = max(1, int(base[12] * const_c["scale"] * factor + 0.5))
+        const11_v = max(1, int(base[12] * const11_c["scale"] * factor + 0.5)) + 1
+        for hi, hs in enumerate(hours):
+            t = hs + dt.timedelta(hours=1)
+            stamp = stamp_of(t)
+            loc = paris_local(t)
+            lh = loc.hour
+            fday = loc.date() if loc.date() <= last else last
+            group = "23" if loc.date() > last else [g for g, a, b in MD_BIKE_GROUPS if a <= lh <= b][0]
+            recs = folders.setdefault((fday, group), [])
+            if lh in real_prof:
+                recs.append(_bike_record(REAL_COUNTER, int(real_prof[lh] * factor + 0.5), stamp))
+            key = 24 if lh == 0 else lh
+            for c in counters:
+                v = base[swap.get(key, key) if c["reverse"] else key] * c["scale"] * factor * drng.uniform(0.85, 1.15)
+                v = int(v + 0.5)
+                if c is gap_c and hi in gap or c is gap6_c and hi in gap6:
+                    continue
+                if c is const_c and hi in const:
+                    v = const_v
+                if c is const11_c and hi in const11:
+                    v = const11_v
+                recs.append(_bike_record(c, v, stamp))
+        failing = {z: ["comptages_nuls"] for z in zero}
+        if gap:
+            failing[gap_c["id_compteur"]] = ["heures_manquantes"]
+        if const:
+            failing[const_c["id_compteur"]] = ["valeur_constante"]
+        design[d.isoformat()] = {"day_factor": round(factor, 4), "failing_counters": dict(sorted(failing.items())),
+                                 "counter_6_hours_missing": gap6_c["id_compteur"] if gap6 else None,
+                                 "counter_11_equal_hours": const11_c["id_compteur"] if const11 else None}
+    files = []
+    for (fday, group) in sorted(folders):
+        recs = folders[(fday, group)]
+        day_rng(fday, 5 + int(group)).shuffle(recs)
+        for pi in range(0, len(recs), 100):
+            rel = "api/bikes/dt=%s/hour=%s/bikes_data_p%d.json" % (fday.isoformat(), group, pi // 100 + 1)
+            doc = {"total_count": len(recs), "results": recs[pi:pi + 100]}
+            write_bytes(os.path.join(raw_dir, rel), _dumps(doc).encode("utf-8"))
+            files.append(rel)
+    return {"counters": 1 + len(counters), "by_day": design, "files": len(files)}
+
+
+def md_analyse_bikes(raw_dir, dates):
+    """Independent read-back of every bike file: (counter, stamp) merged, hour-ending rule, failing rules."""
+    seen = {}
+    for base_dir, dirs, files in sorted(os.walk(os.path.join(raw_dir, "api", "bikes"))):
+        dirs.sort()
+        for fn in sorted(files):
+            for r in json.load(open(os.path.join(base_dir, fn), encoding="utf-8"))["results"]:
+                seen.setdefault((r["id_compteur"], r["date"]), r)
+    per_day = {}
+    for (cid, stamp), r in seen.items():
+        start = parse_iso_offset(stamp).astimezone(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
+        per_day.setdefault(paris_day_of_hour_start(start), {}).setdefault(cid, {})[start] = r["sum_counts"]
+    out = {}
+    for d in dates:
+        ds = d.isoformat()
+        n_hours = len(day_hour_starts(d))
+        counters = per_day.get(ds, {})
+        failing, total_all, total_ok = {}, 0, 0
+        for cid, hours in sorted(counters.items()):
+            reasons = []
+            vals = [hours[h] for h in sorted(hours)]
+            if all(v == 0 for v in vals):
+                reasons.append("comptages_nuls")
+            run, prev_h, prev_v = 0, None, None
+            longest = 0
+            for h in sorted(hours):
+                v = hours[h]
+                run = run + 1 if (v != 0 and v == prev_v and h - prev_h == dt.timedelta(hours=1)) else (1 if v != 0 else 0)
+                prev_h, prev_v = h, v
+                longest = max(longest, run)
+            if longest >= 12:
+                reasons.append("valeur_constante")
+            if n_hours - len(hours) > 6:
+                reasons.append("heures_manquantes")
+            tot = sum(vals)
+            total_all += tot
+            if reasons:
+                failing[cid] = reasons
+            else:
+                total_ok += tot
+        out[ds] = {"counters": len(counters), "failing_counters": failing,
+                   "total_all_counters": total_all, "total_non_failing": total_ok}
+    return out
+
+
+def md_weather_day(d, role):
+    r = day_rng(d, 3)
+    base = r.uniform(1.5, 9.5)
+    amp = r.uniform(1.8, 3.6)
+    tmin_h = r.choice((5, 6, 7))
+    rain = {}
+    if r.random() < 0.45:
+        h0 = r.randint(6, 16)
+        for h in range(h0, h0 + r.randint(2, 7)):
+            rain[h] = round(r.uniform(0.2, 1.6), 1)
+    wind = r.uniform(8.0, 29.0)
+    cloud = r.uniform(35.0, 95.0)
+    hours = []
+    for hs in day_hour_starts(d):
+        h = paris_local(hs).hour
+        phase = math.cos((h - (tmin_h + 8)) / 24.0 * 2 * math.pi)
+        temp = round(base + amp * phase + r.uniform(-0.3, 0.3), 1)
+        ws = round(max(0.0, wind * (0.75 + 0.4 * math.sin((h - 4) / 24.0 * 2 * math.pi)) + r.uniform(-2, 2)), 1)
+        pr = rain.get(h, 0.0)
+        cc = max(0.0, min(100.0, round(cloud + r.uniform(-12, 8), 1)))
+        cond, icon = _conditions(pr, cc)
+        hum = round(min(100.0, 78 + 12 * (1 - phase) / 2 + (8 if pr else 0) + r.uniform(-3, 3)), 1)
+        hours.append({
+            "datetime": "%02d:00:00" % h, "datetimeEpoch": epoch(hs),
+            "temp": temp, "feelslike": round(temp - 0.12 * ws, 1), "humidity": hum,
+            "precip": pr, "precipprob": 100.0 if pr else 0.0, "preciptype": ["rain"] if pr else None, "snow": 0.0,
+            "windgust": round(ws * 1.6, 1), "windspeed": ws, "winddir": round(200 + r.uniform(-40, 40), 1),
+            "pressure": round(1016 - (6 if rain else 0) + r.uniform(-1, 1), 1),
+            "cloudcover": cc, "visibility": 10.0 if not pr else 6.5,
+            "conditions": cond, "icon": icon, "source": role,
+        })
+    n = float(len(hours))
+    temps = [x["temp"] for x in hours]
+    precip = round(sum(x["precip"] for x in hours), 1)
+    cc = round(sum(x["cloudcover"] for x in hours) / n, 1)
+    cond, icon = _conditions(precip, cc)
+    return {
+        "datetime": d.isoformat(), "datetimeEpoch": epoch(local_midnight_utc(d)),
+        "tempmax": max(temps), "tempmin": min(temps), "temp": round(sum(temps) / n, 1),
+        "feelslike": round(sum(x["feelslike"] for x in hours) / n, 1),
+        "humidity": round(sum(x["humidity"] for x in hours) / n, 1),
+        "precip": precip, "precipprob": 100.0 if precip else 0.0,
+        "precipcover": round(100.0 * sum(1 for x in hours if x["precip"]) / n, 2),
+        "preciptype": ["rain"] if precip else None, "snow": 0.0,
+        "windgust": max(x["windgust"] for x in hours), "windspeed": max(x["windspeed"] for x in hours),
+        "winddir": round(sum(x["winddir"] for x in hours) / n, 1),
+        "pressure": round(sum(x["pressure"] for x in hours) / n, 1),
+        "cloudcover": cc, "visibility": round(sum(x["visibility"] for x in hours) / n, 1),
+        "sunrise": "08:%02d:41" % max(0, min(59, 19 - 2 * (d - DAY).days // 3)),
+        "sunset": "17:%02d:12" % max(0, min(59, 40 + 2 * (d - DAY).days // 3)),
+        "conditions": cond,
+        "description": ("Rain during the day." if precip else "No rain expected.") if role == "fcst" else
+                       ("Rain during the day." if precip else "Dry throughout the day."),
+        "icon": icon, "source": role, "hours": hours,
+    }
+
+
+def md_build_weather(raw_dir, dates):
+    files = []
+    one = dt.timedelta(days=1)
+    for d in dates:
+        days = [md_weather_day(d - one, "obs"), md_weather_day(d, "comb"), md_weather_day(d + one, "fcst")]
+        cur = dict(days[1]["hours"][min(6, len(days[1]["hours"]) - 1)])
+        cc = {k: cur[k] for k in ("datetime", "datetimeEpoch", "temp", "feelslike", "humidity", "precip", "windgust",
+                                  "windspeed", "winddir", "pressure", "cloudcover", "visibility", "conditions", "icon")}
+        cc["source"] = "obs"
+        doc = {
+            "queryCost": 1, "latitude": 48.8566, "longitude": 2.3522,
+            "resolvedAddress": "Paris, Île-de-France, France", "address": "Paris",
+            "timezone": "Europe/Paris", "tzoffset": float(paris_offset(local_midnight_utc(d) + dt.timedelta(hours=12))),
+            "description": "Changeable weather over the coming days.",
+            "days": days, "currentConditions": cc,
+        }
+        rel = "api/weather/dt=%s/hour=06/visualcrossing.json" % d.isoformat()
+        write_bytes(os.path.join(raw_dir, rel), _dumps(doc).encode("utf-8"))
+        files.append(rel)
+    return files
+
+
+def md_build_velib(raw_dir, dates, n_stations):
+    info_bytes = open(real(SRC_VELIB_INFO), "rb").read()
+    status_bytes = open(real(SRC_VELIB_STATUS), "rb").read()
+    info, orig = json.loads(info_bytes), json.loads(status_bytes)
+    assert json.dumps(orig, separators=(",", ":")).encode() == status_bytes
+    assert json.dumps(info, separators=(",", ":"), ensure_ascii=False).encode("utf-8") == info_bytes
+    info_codes = {s["stationCode"] for s in info["data"]["stations"]}
+    keep = [s["stationCode"] for s in orig["data"]["stations"] if s["stationCode"] in info_codes][:n_stations]
+    if len(keep) < n_stations or n_stations < 1:
+        raise SystemExit("--velib-stations must be between 1 and %d" % len(keep))
+    keep_set = set(keep)
+    info_sub = [s for s in info["data"]["stations"] if s["stationCode"] in keep_set]
+    orig_sub = [s for s in orig["data"]["stations"] if s["stationCode"] in keep_set]
+    L0 = orig["lastUpdatedOther"]
+    files = []
+    for d in dates:
+        drng = day_rng(d, 4)
+        state = json.loads(json.dumps(orig_sub))
+        for k, (folder, hh) in enumerate(MD_VELIB_TIMES):
+            wall = dt.datetime.combine(d, dt.time(hh))
+            inst = epoch(wall - dt.timedelta(hours=paris_offset(wall - dt.timedelta(hours=1))))
+            base = "api/velib/dt=%s/hour=%s" % (d.isoformat(), folder)
+            if k == 0:
+                # the same information snapshot (first day, first hour) in every day: hard links
+                rel = base + "/station_information.json"
+                if not files:
+                    doc = {"lastUpdatedOther": inst, "ttl": info["ttl"], "data": {"stations": info_sub}}
+                    write_bytes(os.path.join(raw_dir, rel),
+                                json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+                else:
+                    link_or_copy(os.path.join(raw_dir, files[0]), os.path.join(raw_dir, rel))
+                files.append(rel)
+            snap = []
+            for cur, o in zip(state, orig_sub):
+                s = json.loads(json.dumps(o))
+                s["last_reported"] = o["last_reported"] + (inst - L0)
+                if (o["is_installed"], o["is_renting"], o["is_returning"]) == (1, 1, 1):
+                    mech = cur["num_bikes_available_types"][0]["mechanical"]
+                    ebike = cur["num_bikes_available_types"][1]["ebike"]
+                    slots = o["num_bikes_available"] + o["num_docks_available"]
+                    u = drng.random()
+                    if u < 0.03:
+                        mech, ebike = 0, 0
+                    elif u < 0.05:
+                        mech += slots - mech - ebike
+                    elif u < 0.7:
+                        mech = max(0, mech + drng.randint(-3, 3))
+                        ebike = max(0, ebike + drng.randint(-2, 2))
+                    while mech + ebike > slots:
+                        if mech >= ebike and mech > 0:
+                            mech -= 1
+                        else:
+                            ebike -= 1
+                    s["num_bikes_available_types"] = [{"mechanical": mech}, {"ebike": ebike}]
+                    s["num_bikes_available"] = s["numBikesAvailable"] = mech + ebike
+                    s["num_docks_available"] = s["numDocksAvailable"] = slots - mech - ebike
+                snap.append(s)
+            state = snap
+            doc = {"lastUpdatedOther": inst, "ttl": orig["ttl"], "data": {"stations": snap}}
+            rel = base + "/station_status.json"
+            write_bytes(os.path.join(raw_dir, rel), json.dumps(doc, separators=(",", ":")).encode("utf-8"))
+            files.append(rel)
+    return files
+
+
+def md_analyse_velib(raw_dir, dates):
+    out = {}
+    for d in dates:
+        ds = d.isoformat()
+        snaps = []
+        for base_dir, dirs, files in sorted(os.walk(os.path.join(raw_dir, "api", "velib", "dt=" + ds))):
+            dirs.sort()
+            for fn in sorted(files):
+                doc = json.load(open(os.path.join(base_dir, fn), encoding="utf-8"))
+                st = doc["data"]["stations"]
+                if st and "num_bikes_available" in st[0]:
+                    snaps.append({"paris_time": _paris_iso(doc["lastUpdatedOther"]), "stations": len(st),
+                                  "bikes_available": sum(s["num_bikes_available"] for s in st)})
+        out[ds] = {"snapshots": len(snaps), "status_snapshots": snaps}
+    return out
+
+
+def md_chantiers_active(path, dates):
+    text = open(path, "rb").read().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    h, rows = rows[0], rows[1:]
+    i_id, i_deb, i_fin = h.index("Identifiant"), h.index("Date de début"), h.index("Date de fin")
+    works = {}
+    for r in rows:
+        ok = all(re.fullmatch(r"\d{4}-\d\d-\d\d", r[i]) for i in (i_deb, i_fin)) and r[i_deb] <= r[i_fin]
+        if r[i_id] and ok and r[i_id] not in works:
+            works[r[i_id]] = (r[i_deb], r[i_fin])
+    return {d.isoformat(): sum(1 for a, b in works.values() if a <= d.isoformat() <= b) for d in dates}
+
+
+def md_traffic_active(raw_dir, rel_d, dates):
+    dis = json.load(open(os.path.join(raw_dir, rel_d), encoding="utf-8"))
+    out = {}
+    for d in dates:
+        d0 = dt.datetime.combine(d, dt.time(0))
+        d1 = dt.datetime.combine(d, dt.time(23, 59, 59))
+        out[d.isoformat()] = sum(1 for x in dis if any(_compact(p["begin"]) <= d1 and _compact(p["end"]) >= d0
+                                                       for p in x["applicationPeriods"]))
+    return out
+
+
+def tree_bytes(top):
+    """(sum of file sizes, bytes on disk counting each hard-linked file once)."""
+    apparent, disk, seen = 0, 0, set()
+    for base_dir, _, fs in os.walk(top):
+        for fn in fs:
+            st = os.stat(os.path.join(base_dir, fn))
+            apparent += st.st_size
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                disk += st.st_size
+    return apparent, disk
+
+
+def build_multi_day(out, start, n_days, n_arcs, n_velib):
+    if n_days < 1:
+        raise SystemExit("--days must be at least 1")
+    dates = [start + dt.timedelta(days=i) for i in range(n_days)]
+    raw = os.path.join(out, "raw")
+    if os.path.isdir(raw):
+        shutil.rmtree(raw)
+    os.makedirs(raw)
+    ref_arcs, ref_ids, _ = load_referentiel()
+    copy_real(SRC_REFERENTIEL, os.path.join(raw, "batch", "referentiel-comptages-routiers.csv"))
+    copy_real(SRC_CHANTIERS, os.path.join(raw, "batch", "chantiers-perturbants.csv"))
+    traffic = {}
+    for i, d in enumerate(dates):
+        tdir = "api/traffic/dt=%s/hour=08" % d.isoformat()
+        for src in (SRC_PRIM_DISRUPTIONS, SRC_PRIM_LINES):
+            rel = "%s/%s" % (tdir, os.path.basename(src))
+            if i == 0:
+                copy_real(src, os.path.join(raw, rel))
+            else:
+                link_or_copy(os.path.join(raw, traffic[src]), os.path.join(raw, rel))
+            traffic.setdefault(src, rel)
+    comptages_path = os.path.join(raw, "batch", "comptages-routiers-permanents.csv")
+    design = {"comptages": md_build_comptages(comptages_path, ref_arcs, ref_ids, dates, n_arcs)}
+    design["bikes"] = md_build_bikes(raw, dates)
+    md_build_weather(raw, dates)
+    md_build_velib(raw, dates, n_velib)
+
+    # ---- independent read-back
+    c_facts, c_days = md_analyse_comptages(comptages_path, dates)
+    b_days = md_analyse_bikes(raw, dates)
+    ch_days = md_chantiers_active(os.path.join(raw, "batch", "chantiers-perturbants.csv"), dates)
+    tr_days = md_traffic_active(raw, traffic[SRC_PRIM_DISRUPTIONS], dates)
+    v_days = md_analyse_velib(raw, dates)
+    by_day = {}
+    for d in dates:
+        ds = d.isoformat()
+        wdoc = json.load(open(os.path.join(raw, "api/weather/dt=%s/hour=06/visualcrossing.json" % ds), encoding="utf-8"))
+        w = [x for x in wdoc["days"] if x["datetime"] == ds][0]
+        by_day[ds] = {
+            "comptages": c_days[ds],
+            "bikes": b_days[ds],
+            "chantiers_active": ch_days[ds],
+            "traffic_active_disruptions": tr_days[ds],
+            "weather": {k: w[k] for k in ("temp", "tempmin", "tempmax", "precip", "windspeed", "conditions")},
+            "velib": v_days[ds],
+        }
+        # the read-back must find what was designed
+        cd = design["comptages"]["by_day"][ds]
+        assert sorted(c_days[ds]["congested_arcs"]) == sorted(cd["congested_arcs"]), (ds, c_days[ds]["congested_arcs"])
+        assert cd["arc_without_rows_8h"] in c_days[ds]["arcs_more_than_6_hours_without_row"], ds
+        assert c_days[ds]["congested_arcs_count"] >= 2
+        assert b_days[ds]["failing_counters"] == design["bikes"]["by_day"][ds]["failing_counters"], (ds, b_days[ds])
+        assert v_days[ds]["snapshots"] == len(MD_VELIB_TIMES)
+    assert c_facts["malformed_rows"] == n_days
+    assert sorted(c_facts["valid_rows_by_paris_day"]) == [d.isoformat() for d in dates]
+
+    exp = {
+        "start": dates[0].isoformat(), "days": n_days, "dates": [d.isoformat() for d in dates],
+        "timezone": "Europe/Paris",
+        "options": {"arcs": n_arcs, "velib_stations": n_velib},
+        "rules": {
+            "comptages": "a row stamped T counts the hour ending at T (day D = stamps D T01:00 ... D+1 T00:00 local); "
+                         "valid rows: 15 fields, ISO date with offset, Débit and Taux empty or numeric; "
+                         "debit_total = sum of the non-empty Débit of the day's valid rows; a congested arc has "
+                         "Taux >= 80 for >= 2 consecutive hours of D (Critique when one of them >= 90)",
+            "bikes": "a record stamped T counts the hour ending at T; a counter fails on D when all its counts "
+                     "are 0, or >= 12 consecutive hours have the same non-zero count, or more than 6 hours of D "
+                     "(23/24/25) have no record; total_non_failing = sum over the other counters",
+            "chantiers": "distinct Identifiant with valid dates, start <= end, start <= D <= end",
+            "traffic": "a disruption is active when one applicationPeriod (Paris local time) overlaps D 00:00:00..23:59:59",
+            "weather": "the Visual Crossing day entry of D in the file of D's folder",
+            "velib": "station_status files of D's folders",
+        },
+        "comptages": c_facts,
+        "by_day": by_day,
+        "design": design,
+    }
+    with open(os.path.join(out, "expected.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump(exp, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    apparent, disk = tree_bytes(raw)
+    if disk >= MD_MAX_TREE_BYTES:
+        print("warning: raw tree is %d bytes on disk, over the %d target" % (disk, MD_MAX_TREE_BYTES), file=sys.stderr)
+    print("%s: %d days from %s, raw tree %d bytes, %d on disk (the traffic and station_information files of"
+          " days 2..%d are hard links to day 1's)" % (out, n_days, dates[0].isoformat(), apparent, disk, n_days))
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "data", "sample"), help="output directory (default data/sample)")
+    ap.add_argument("--start", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                    help="build a multi-day tree (OUT/raw, OUT/expected.json) starting on this Paris day")
+    ap.add_argument("--days", type=int, default=8, help="multi-day: number of consecutive days (default 8)")
+    ap.add_argument("--arcs", type=int, default=150, help="multi-day: arcs in the comptages file (default 150)")
+    ap.add_argument("--velib-stations", type=int, default=200,
+                    help="multi-day: Vélib' stations kept in the GBFS files (default 200)")
     args = ap.parse_args(argv)
     out = os.path.abspath(args.out)
+    if args.start is not None:
+        return build_multi_day(out, args.start, args.days, args.arcs, args.velib_stations)
+    if any(a.split("=")[0] in ("--days", "--arcs", "--velib-stations") for a in (argv if argv is not None else sys.argv[1:])):
+        ap.error("--days, --arcs and --velib-stations need --start")
     raw = os.path.join(out, "raw")
     if os.path.isdir(raw):
         shutil.rmtree(raw)
