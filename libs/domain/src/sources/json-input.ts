@@ -20,7 +20,7 @@
  * Callers count each entry of `badLines` as a rejected record (e.g. with `reject(q, { file, line, reason })`).
  * `documents` keeps file order. Nothing here knows about any source's shape.
  */
-import { InputFormatError } from '../shared/model';
+import { InputFormatError, QualityCounts, reject } from '../shared/model';
 
 export interface JsonBadLine {
   /** 1-based physical line number in the file. */
@@ -91,4 +91,12 @@ export function readJsonDocuments(bytes: Buffer, relPath: string): JsonInput {
     );
   }
   return { documents, badLines, format: 'jsonl' };
+}
+
+/** Count each unreadable JSON Lines line as one rejected record of the file. */
+export function countBadLines(quality: QualityCounts, file: string, badLines: JsonBadLine[]): void {
+  for (const b of badLines) {
+    quality.records++;
+    reject(quality, { file, line: b.line, reason: b.reason });
+  }
 }

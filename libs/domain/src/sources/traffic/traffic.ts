@@ -31,7 +31,7 @@
 import type { Mode, TrafficMetrics } from '../../shared/metrics-types';
 import { ANY_DAY, ChunkOutput, emptyQuality, InputFormatError, mergeQuality, QualityCounts, reject } from '../../shared/model';
 import { addDays, HOUR_MS, hoursInDay, overlapsDay, parisMidnight, parseIsoWithOffset, parseParisLocal } from '../../shared/time';
-import { readJsonDocuments } from '../json-input';
+import { countBadLines, readJsonDocuments } from '../json-input';
 import type { ChunkInput, DayResult, FinalizeContext, SourceHandler } from '../source-handler';
 
 export type SeverityBucket = 'CRITIQUE' | 'ELEVEE' | 'MOYENNE' | 'FAIBLE';
@@ -392,10 +392,7 @@ export function processTrafficChunk(input: ChunkInput): ChunkOutput<TrafficParti
   const file = input.file.relPath;
   const quality = emptyQuality();
   const { documents, badLines } = readJsonDocuments(input.bytes, file);
-  for (const b of badLines) {
-    quality.records++;
-    reject(quality, { file, line: b.line, reason: b.reason });
-  }
+  countBadLines(quality, file, badLines);
   const ctx: Ctx = { file, quality, disruptions: new Map(), lines: new Map() };
   for (const doc of documents) readDocument(doc, ctx);
   const partial: TrafficPartial = {

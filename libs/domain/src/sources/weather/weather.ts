@@ -24,7 +24,7 @@
 import type { WeatherMetrics } from '../../shared/metrics-types';
 import { ChunkOutput, emptyQuality, InputFormatError, mergeQuality, QualityCounts, reject } from '../../shared/model';
 import { HOUR_MS, hoursInDay, isValidDay, parisDay, parisOffsetMinutes, parseParisLocal } from '../../shared/time';
-import { readJsonDocuments } from '../json-input';
+import { countBadLines, readJsonDocuments } from '../json-input';
 import type { ChunkInput, DayResult, FinalizeContext, SourceHandler } from '../source-handler';
 
 // Category thresholds (SPEC §4 defaults).
@@ -378,10 +378,7 @@ export function processWeatherChunk(input: ChunkInput): ChunkOutput<WeatherParti
   const file = input.file.relPath;
   const quality = emptyQuality();
   const { documents, badLines } = readJsonDocuments(input.bytes, file);
-  for (const b of badLines) {
-    quality.records++;
-    reject(quality, { file, line: b.line, reason: b.reason });
-  }
+  countBadLines(quality, file, badLines);
   const ctx: Ctx = { file, quality, partials: {} };
   const vcSeen = new Map<string, VcDay>();
   const hourSeen = new Map<number, WeatherHour>();
