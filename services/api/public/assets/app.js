@@ -401,14 +401,25 @@ async function renderTransports(date) {
   const topLines = (t.top_lignes_impactees ?? []).slice(0, 10).map((l) => ({ label: `${MODES[l.mode] ?? l.mode} ${l.ligne}`, value: l.count }));
   const modeRows = Object.entries(MODES)
     .filter(([m]) => (modes[m] ?? []).length)
-    .map(([m, label]) => h('div', { class: 'mode-row' }, h('strong', {}, `${label} `), (modes[m] ?? []).map((l) => chip(l))));
+    .map(([m, label]) => {
+      const all = modes[m] ?? [];
+      const head = all.slice(0, 30);
+      const rest = all.slice(30);
+      return h(
+        'div',
+        { class: 'mode-row' },
+        h('strong', {}, `${label} (${all.length}) `),
+        head.map((l) => chip(l)),
+        rest.length ? h('details', {}, h('summary', { class: 'small' }, `+ ${rest.length} autres`), rest.map((l) => chip(l))) : null,
+      );
+    });
   out.push(
     grid(
       card('Perturbations actives par sévérité', barChart(sev, { empty: 'Aucune perturbation active' })),
       card('Lignes les plus touchées', barChart(topLines, { color: '#8e44ad', empty: 'Aucune ligne touchée' })),
       card('Lignes impactées par mode', modeRows.length ? h('div', {}, modeRows) : empty('Aucune ligne impactée')),
       card(
-        `Alertes (${fmt.int((t.alerts ?? []).length)})`,
+        `Alertes (${fmt.int((t.alerts ?? []).length)}${(t.alerts ?? []).length > 20 ? ', les 20 premières' : ''})`,
         table(
           [
             { label: 'Sévérité', value: (a) => severiteChip(a.severite) },

@@ -56,7 +56,7 @@ export function columnChart(items, opts = {}) {
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': opts.title ?? 'histogramme' });
   for (const f of [0, 0.5, 1]) {
     const y = top + plotH - f * plotH;
-    svg.append(s('line', { x1: left, x2: W - 8, y1: y, y2: y, stroke: '#e3e6eb' }), s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#667085' }, format(max * f)));
+    svg.append(s('line', { x1: left, x2: W - 8, y1: y, y2: y, stroke: '#e3e6eb' }), s('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#667085' }, (opts.axisFormat ?? fmt.compact)(max * f)));
   }
   const labelEvery = Math.ceil(data.length / 12);
   data.forEach((d, i) => {

@@ -36,18 +36,26 @@ export function s(tag, attrs = {}, ...children) {
 const nf0 = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 0 });
 const nf1 = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 1 });
 const nf2 = new Intl.NumberFormat('fr-FR', { maximumFractionDigits: 2 });
+const nfc = new Intl.NumberFormat('fr-FR', { notation: 'compact', maximumFractionDigits: 1 });
+
+const stampFormat = new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit' });
 
 const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
 export const fmt = {
   int: (x) => (isNum(x) ? nf0.format(x) : '—'),
   dec1: (x) => (isNum(x) ? nf1.format(x) : '—'),
   dec2: (x) => (isNum(x) ? nf2.format(x) : '—'),
+  /** Short axis label: 1 097 873 → "1,1 M". */
+  compact: (x) => (isNum(x) ? nfc.format(x) : '—'),
   pct: (x) => (isNum(x) ? `${nf1.format(x)} %` : '—'),
   hours: (minutes) => (isNum(minutes) ? `${nf1.format(minutes / 60)} h` : '—'),
   /** "2025-11-04T08:00:00+01:00" → "08h" */
   hour: (iso) => (typeof iso === 'string' && iso.length >= 13 ? `${iso.slice(11, 13)}h` : '—'),
-  /** ISO instant → "04/11 08:00" in the browser's locale time of the given offset string. */
-  stamp: (iso) => (typeof iso === 'string' && iso.length >= 16 ? `${iso.slice(8, 10)}/${iso.slice(5, 7)} ${iso.slice(11, 16)}` : '—'),
+  /** ISO instant → "04/11 08:00", Paris time. */
+  stamp: (iso) => {
+    const t = typeof iso === 'string' ? Date.parse(iso) : NaN;
+    return Number.isFinite(t) ? stampFormat.format(new Date(t)).replace(',', '') : '—';
+  },
   day: (d) => {
     if (typeof d !== 'string') return '—';
     const [y, m, dd] = d.split('-').map(Number);
