@@ -72,4 +72,10 @@ describe('bad input does not break a run', () => {
     expect(report.summary.total_velos_paris).toBeGreaterThan(0);
     expect(report.chantiers_actifs.length).toBe(32);
   });
+
+  it('a run whose raw folder is missing ends failed with the reason, without waiting', async () => {
+    const r = await stack.run(DAY, path.join(raw, 'does-not-exist'));
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/RawDirError: raw folder not found/);
+  }, 120_000);
 });

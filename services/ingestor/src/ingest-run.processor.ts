@@ -1,4 +1,4 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { IngestRun, JobContractError, JobResult, QueueName } from '@cityflow/contracts';
@@ -24,5 +24,13 @@ export class IngestRunProcessor extends WorkerHost {
       if (e instanceof JobContractError || e instanceof RawDirError || e instanceof RangeError) throw new UnrecoverableError(`${(e as Error).name}: ${(e as Error).message}`);
       throw e;
     }
+  }
+
+  /** A run whose ingest failed for good is marked failed, so nobody waits for it. */
+  @OnWorkerEvent('failed')
+  async onFailed(job: Job, err: Error) {
+    if (job.attemptsMade < (job.opts.attempts ?? 1) && !(err instanceof UnrecoverableError)) return;
+    const { runId, date } = (job.data ?? {}) as { runId?: string; date?: string };
+    if (runId) await this.ingestor.markFailed(runId, date ?? '', err.message);
   }
 }

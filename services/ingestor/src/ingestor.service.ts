@@ -72,4 +72,11 @@ export class IngestorService implements OnModuleDestroy {
     this.log.info({ runId: data.runId, date: data.date, files: plan.length, chunkedFiles }, 'run flow added');
     return IngestRun.parseResult({ files: plan.length, chunkedFiles });
   }
+
+  async markFailed(runId: string, date: string, reason: string) {
+    const now = new Date().toISOString();
+    const run = await this.store.getRun(runId);
+    await this.store.putRun({ ...(run ?? { runId, date, createdAt: now, rawDir: this.config.rawDir }), status: 'failed', error: reason, updatedAt: now });
+    this.log.error({ runId, err: reason }, 'run failed at ingest');
+  }
 }
