@@ -1,8 +1,8 @@
 /**
  * Discovery of a day's raw inputs in a local raw tree (SPEC §2):
  *
- *   api/<source>/dt=YYYY-MM-DD/hour=HH/*.json|*.jsonl   (the old system's layout; every hour)
- *   api/<source>/YYYY-MM-DD/*.json|*.jsonl              (the ingestion Lambda's layout)
+ *   api/<source>/dt=YYYY-MM-DD/hour=HH/*.json|*.jsonl|*.csv   (the old system's layout; every hour)
+ *   api/<source>/YYYY-MM-DD/*.json|*.jsonl|*.csv              (the ingestion Lambda's layout)
  *   (bike counters: also the next day's folders, which hold the hour ending at midnight)
  *   batch/comptages*.csv  batch/chantiers*.csv  batch/referentiel*.csv   (every match, not the first)
  */
@@ -68,12 +68,13 @@ export function discoverRawFiles(rawDir: string, day: string): FileRef[] {
   if (!isValidDay(day)) throw new RangeError(`invalid day: ${day}`);
   if (!fs.existsSync(rawDir) || !fs.statSync(rawDir).isDirectory()) throw new RawDirError(`raw folder not found: ${rawDir}`);
   const refs: FileRef[] = [];
-  const isJson = (n: string) => /\.jsonl?$/i.test(n) && !n.startsWith('.');
+  // JSON, JSON Lines, or an ODS CSV export (bike counters, Vélib'): handlers recognise the format.
+  const isApiFile = (n: string) => /\.(jsonl?|csv)$/i.test(n) && !n.startsWith('.');
   for (const source of API_SOURCES) {
     const days = NEXT_DAY_SOURCES.includes(source) ? [day, addDays(day, 1)] : [day];
     const dirs = days.flatMap((d) => [path.join(rawDir, 'api', source, `dt=${d}`), path.join(rawDir, 'api', source, d)]);
     for (const dayDir of dirs) {
-      for (const f of walk(dayDir, isJson)) refs.push(fileRefFor(rawDir, f, source));
+      for (const f of walk(dayDir, isApiFile)) refs.push(fileRefFor(rawDir, f, source));
     }
   }
   for (const f of walk(path.join(rawDir, 'batch'), (n) => /\.csv$/i.test(n))) {
