@@ -124,14 +124,20 @@ async function waitForRun(config, runId, { children = [], timeoutMs = 30 * 60_00
   }
 }
 
+/** Progress on one redrawn line on a terminal; elsewhere (CI, pipes) a plain line every 5 s at most. */
 function progressPrinter(stream = process.stdout) {
   let last = '';
+  let lastAt = 0;
   return (p, run) => {
     const files = run && run.files ? run.files.length : 0;
     const line = `  run: ${files} file(s), chunks ${p.completed}/${p.total}${p.failed ? ` (${p.failed} failed)` : ''} ${bar(p.completed, p.total)}`;
     if (line === last) return;
-    last = line;
     if (stream.isTTY) stream.write(`\r${line}`);
+    else if (Date.now() - lastAt >= 5000) {
+      stream.write(`${line}\n`);
+      lastAt = Date.now();
+    } else return;
+    last = line;
   };
 }
 
