@@ -322,7 +322,7 @@ export function finalizeComptagesDay(
       total_vehicules: vehicules,
       temps_perdu_total_minutes: lost,
       nombre_troncons_satures: satures,
-      taux_saturation: (satures / list.length) * 100,
+      taux_saturation: percent(satures, list.length),
       moyenne_vehicules_par_troncon: vehicules / list.length,
       top_troncons: topArcs(list, (m) => m.debit_journalier_total, TOP_ARCS_PER_ZONE).map((m) => ({
         identifiant_arc: m.identifiant_arc,
@@ -356,7 +356,7 @@ export function finalizeComptagesDay(
     temps_perdu_total_paris: lost,
     temps_perdu_total_heures: lost / 60,
     nombre_troncons_satures: satures,
-    taux_disponibilite_capteurs: metrics.length ? (available / metrics.length) * 100 : 0,
+    taux_disponibilite_capteurs: percent(available, metrics.length),
     repartition_etat_trafic: repartition,
     heures_dans_la_journee: dayHours,
     profil_horaire: profDebit.map((debitTotal, i) => ({
@@ -388,4 +388,9 @@ export function finalizeComptagesDay(
     qualite: quality,
   };
   return { metrics: result, quality: { ...quality, rejected: { ...quality.rejected }, samples: [...quality.samples] } };
+}
+
+/** A share in %, rounded to 2 decimals (0 when the whole is empty). */
+function percent(part: number, whole: number): number {
+  return whole ? Math.round((part / whole) * 10_000) / 100 : 0;
 }
