@@ -4,11 +4,10 @@
  * all sharing one environment. Used by `npm start`, `npm run pipeline` and the end-to-end tests.
  */
 const { spawn } = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Queue, FlowProducer } = require('bullmq');
-const { IngestRun, jobIds, QueueName } = require('@cityflow/contracts');
+const { IngestRun, jobIds, newRunId, QueueName } = require('@cityflow/contracts');
 const { loadConfig, workerConnection, FsStore } = require('@cityflow/common');
 const { startRedisServer, findRedisServer } = require('@cityflow/testing');
 
@@ -54,10 +53,6 @@ function stopProcess(child, graceMs = 15000) {
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
   });
-}
-
-function newRunId(date) {
-  return `${date}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
 /** Add the IngestRun job for a day (the same job POST /runs adds). */

@@ -26,3 +26,9 @@ export const jobIds = {
   file: (runId: string, fileIndex: number) => `${runId}-f${fileIndex}`,
   chunk: (runId: string, fileIndex: number, chunkIndex: number) => `${runId}-f${fileIndex}-c${chunkIndex}`,
 };
+
+/** A new run id for a day: `<date>-<8 hex>` (matches RunIdSchema; never all digits, no `:`). */
+export function newRunId(date: string): string {
+  const hex = Array.from({ length: 8 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+  return `${date}-${hex}`;
+}

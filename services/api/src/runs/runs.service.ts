@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { IngestRun, jobIds, QueueName } from '@cityflow/contracts';
+import { IngestRun, jobIds, newRunId, QueueName } from '@cityflow/contracts';
 import { APP_CONFIG, AppConfig, LOGGER, Logger, RunRecord, STORE, Store } from '@cityflow/common';
 import { errors } from '../common/api-error';
 import { RedisProducer, withTimeout } from '../redis/redis-producer.service';
@@ -20,10 +19,6 @@ export interface RunAccepted {
 }
 
 export type RunView = Omit<RunRecord, 'files'> & RunProgress & { live: boolean };
-
-export function newRunId(date: string): string {
-  return `${date}-${randomBytes(4).toString('hex')}`;
-}
 
 @Injectable()
 export class RunsService {
