@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createLogger, loadConfigOrExit } from '@cityflow/common';
+import { createLogger, installGracefulShutdown, loadConfigOrExit } from '@cityflow/common';
 import { createApp } from './app.module';
 import { BOARD_PATH } from './board/board';
 import { DOCS_PATH } from './openapi/openapi';
@@ -9,8 +9,8 @@ async function main(): Promise<void> {
   const log = createLogger(config, 'api');
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
   const app = await createApp(config, { logger: log });
-  // SIGTERM/SIGINT close the app: the Redis connection, queues and flow producer are closed on shutdown.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // SIGTERM/SIGINT close the app (the Redis connection, queues and flow producer), then exit 0.
+  installGracefulShutdown(app, log);
   await app.listen(config.apiPort, '0.0.0.0');
   const base = `http://localhost:${config.apiPort}`;
   log.info(

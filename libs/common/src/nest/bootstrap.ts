@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig } from '../config/load-config';
 import type { AppConfig } from '../config/config.schema';
 import { createLogger } from '../logging/logger';
+import { redisHealthCheck } from '../health/redis-ping';
 
 /** Adapts pino to Nest's LoggerService so framework messages are JSON lines too. */
 export function nestLogger(log: Logger) {
@@ -38,8 +39,45 @@ export async function bootstrapWorker(service: string, makeModule: (config: AppC
   const config = loadConfigOrExit(service);
   const log = createLogger(config, service);
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+  // A Redis that evicts keys is refused outright; an unreachable one is waited for (BullMQ reconnects).
+  const redis = await redisHealthCheck(config.redisUrl);
+  if (redis.misconfigured) {
+    log.fatal(`refusing to start: ${redis.reason}`);
+    process.exit(1);
+  }
+  if (!redis.ok) log.warn({ reason: redis.reason }, 'redis not reachable yet; waiting for it');
   const app = await NestFactory.createApplicationContext(makeModule(config), { logger: nestLogger(log) });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  installGracefulShutdown(app, log);
   log.info({ redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@'), prefix: config.queuePrefix, rawDir: config.rawDir, outputDir: config.outputDir }, `${service} started`);
   return app;
+}
+
+/**
+ * SIGTERM/SIGINT → `app.close()`, which runs every shutdown hook (BullMQ workers stop taking jobs
+ * and wait for the active ones, then queues and connections close), then exit 0. Nest's own
+ * `enableShutdownHooks` runs the same hooks but re-raises the signal, so a clean drain would end
+ * as "killed by SIGTERM" (exit 143 in containers); a second signal forces the exit.
+ */
+export function installGracefulShutdown(app: INestApplicationContext, log: Logger): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    closing = true;
+    log.info({ signal }, 'shutting down: finishing active jobs');
+    app.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
