@@ -1,7 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
-import { IngestRun, JobContractError, JobResult, QueueName } from '@cityflow/contracts';
+import { IngestRun, JobContractError, JobResult, QueueName, ScheduledRun } from '@cityflow/contracts';
 import { LOGGER, Logger } from '@cityflow/common';
 import { RawDirError } from '@cityflow/domain';
 import { IngestorService } from './ingestor.service';
@@ -15,9 +15,16 @@ export class IngestRunProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job): Promise<JobResult<typeof IngestRun>> {
+  async process(job: Job): Promise<JobResult<typeof IngestRun> | JobResult<typeof ScheduledRun>> {
     try {
-      return await this.ingestor.ingest(IngestRun.parse(job.data));
+      switch (job.name) {
+        case IngestRun.name:
+          return await this.ingestor.ingest(IngestRun.parse(job.data));
+        case ScheduledRun.name:
+          return await this.ingestor.scheduled(ScheduledRun.parse(job.data), job.timestamp);
+        default:
+          throw new JobContractError(job.name, `unknown job name on queue ${QueueName.Ingest}`);
+      }
     } catch (e) {
       this.log.warn({ jobId: job.id, err: e }, 'ingest failed');
       // Bad payloads and missing raw folders will not fix themselves: no retry.

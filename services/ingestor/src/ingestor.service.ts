@@ -1,8 +1,9 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { FlowJobNode, FlowProducer } from 'bullmq';
-import { ChunkFile, FinalizeRun, IngestRun, JobData, jobIds, ProcessChunk, QueueName } from '@cityflow/contracts';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { FlowJobNode, FlowProducer, Queue } from 'bullmq';
+import { ChunkFile, DAILY_SCHEDULER_ID, FinalizeRun, IngestRun, JobData, jobIds, newRunId, ProcessChunk, QueueName, ScheduledRun } from '@cityflow/contracts';
 import { APP_CONFIG, AppConfig, LOGGER, Logger, RunRecord, STORE, Store, workerConnection } from '@cityflow/common';
-import { discoverRawFiles, FileRef, isSplittable } from '@cityflow/domain';
+import { addDays, discoverRawFiles, FileRef, isSplittable, PARIS_TZ, parisDay } from '@cityflow/domain';
 
 /** Decides, per raw file of the day, whether it is processed whole or goes to the chunker. */
 export function planFiles(files: FileRef[], maxFileSizeBytes: number) {
@@ -10,20 +11,46 @@ export function planFiles(files: FileRef[], maxFileSizeBytes: number) {
 }
 
 @Injectable()
-export class IngestorService implements OnModuleDestroy {
+export class IngestorService implements OnModuleInit, OnModuleDestroy {
   private readonly flows: FlowProducer;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(STORE) private readonly store: Store,
     @Inject(LOGGER) private readonly log: Logger,
+    @InjectQueue(QueueName.Ingest) private readonly ingestQueue: Queue,
   ) {
     this.flows = new FlowProducer({ connection: workerConnection(config.redisUrl), prefix: config.queuePrefix });
     this.flows.on('error', (err) => this.log.error({ err }, 'flow producer error'));
   }
 
+  /**
+   * The daily schedule lives in Redis: every replica upserts the same scheduler (idempotent, one
+   * result), and removing SCHEDULE_CRON removes it. Times are Europe/Paris, DST included.
+   */
+  async onModuleInit() {
+    if (this.config.scheduleCron) {
+      await this.ingestQueue.upsertJobScheduler(
+        DAILY_SCHEDULER_ID,
+        { pattern: this.config.scheduleCron, tz: PARIS_TZ },
+        { name: ScheduledRun.name, data: ScheduledRun.parse({ schemaVersion: 1, daysBack: this.config.scheduleDaysBack }), opts: ScheduledRun.defaults },
+      );
+      this.log.info({ cron: this.config.scheduleCron, tz: PARIS_TZ, daysBack: this.config.scheduleDaysBack }, 'daily run scheduled');
+    } else if (await this.ingestQueue.removeJobScheduler(DAILY_SCHEDULER_ID)) {
+      this.log.info('daily schedule removed (SCHEDULE_CRON unset)');
+    }
+  }
+
   async onModuleDestroy() {
     await this.flows.close();
+  }
+
+  /** A trigger of the daily schedule: run the day `daysBack` before the trigger's Paris date. */
+  async scheduled(data: JobData<typeof ScheduledRun>, triggeredAt: number) {
+    const date = addDays(parisDay(triggeredAt), -data.daysBack);
+    const runId = newRunId(date);
+    const result = await this.ingest({ schemaVersion: 1, runId, date });
+    return ScheduledRun.parseResult({ runId, date, ...result });
   }
 
   /**

@@ -26,6 +26,13 @@ export const EnvSchema = z
     MAX_FILE_SIZE_MB: z.coerce.number().positive().default(500),
     EC2_CHUNK_SIZE: int(50_000),
     PROCESSOR_CONCURRENCY: int(1),
+    /** Cron pattern (5 or 6 fields, Europe/Paris) of the daily run; empty = no schedule. */
+    SCHEDULE_CRON: z
+      .string()
+      .regex(/^\S+( \S+){4,5}$/, 'expected a cron pattern of 5 or 6 fields, e.g. "30 2 * * *"')
+      .optional(),
+    /** The scheduled run processes the day this many days before the trigger (1 = yesterday). */
+    SCHEDULE_DAYS_BACK: z.coerce.number().int().min(0).max(31).default(1),
 
     API_PORT: z.coerce.number().int().min(0).max(65535).default(5001),
     API_KEY: z.string().optional(),
@@ -79,6 +86,8 @@ export interface AppConfig {
   maxFileSizeBytes: number;
   chunkRows: number;
   processorConcurrency: number;
+  scheduleCron?: string;
+  scheduleDaysBack: number;
   apiPort: number;
   apiKey?: string;
   boardUser: string;
@@ -100,6 +109,8 @@ export function toAppConfig(env: Env, cwd = process.cwd()): AppConfig {
     maxFileSizeBytes: Math.round(env.MAX_FILE_SIZE_MB * 1024 * 1024),
     chunkRows: env.EC2_CHUNK_SIZE,
     processorConcurrency: env.PROCESSOR_CONCURRENCY,
+    scheduleCron: env.SCHEDULE_CRON,
+    scheduleDaysBack: env.SCHEDULE_DAYS_BACK,
     apiPort: env.API_PORT,
     apiKey: env.API_KEY,
     boardUser: env.BOARD_USER,
