@@ -87,6 +87,10 @@ def paris_offset(utc):
     return gc.paris_offset_hours(utc)
 
 
+def paris_local(utc):
+    return utc + dt.timedelta(hours=paris_offset(utc))
+
+
 def stamp_of(utc):
     """Hour-ending timestamp string of a naive UTC datetime, with the Paris offset."""
     off = paris_offset(utc)
@@ -101,8 +105,21 @@ def local_midnight_utc(day):
     return dt.datetime.combine(day, dt.time(0)) - dt.timedelta(hours=off)
 
 
+def day_hour_starts(d):
+    """Naive UTC instants of the starts of the Paris hours of day d (23, 24 or 25 of them)."""
+    a = local_midnight_utc(d)
+    b = local_midnight_utc(d + dt.timedelta(days=1))
+    return [a + dt.timedelta(hours=i) for i in range(int((b - a).total_seconds()) // 3600)]
+
+
 def epoch(utc):
     return int((utc - dt.datetime(1970, 1, 1)).total_seconds())
+
+
+def paris_wall_epoch(d, hour):
+    """Epoch of the Paris wall-clock time `hour`:00 on day d (the offset is the one of the hour before)."""
+    wall = dt.datetime.combine(d, dt.time(hour))
+    return epoch(wall - dt.timedelta(hours=paris_offset(wall - dt.timedelta(hours=1))))
 
 
 def parse_iso_offset(s):
@@ -115,14 +132,27 @@ def parse_iso_offset(s):
         return None
 
 
+def hour_start_utc(aware):
+    """Naive UTC start of the hour ENDING at `aware` (rows and records are stamped with the end)."""
+    return aware.astimezone(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
+
+
+def paris_day_of_hour_start(start_utc):
+    return paris_local(start_utc).date().isoformat()
+
+
 def hour_ending_day_and_hour(aware):
     """(Paris day 'YYYY-MM-DD', Paris local start hour) of the hour ENDING at `aware`."""
-    start_utc = aware.astimezone(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
-    loc = start_utc + dt.timedelta(hours=paris_offset(start_utc))
+    loc = paris_local(hour_start_utc(aware))
     return loc.date().isoformat(), loc.hour
 
 
 # --------------------------------------------------------------------------- io helpers
+
+BATCH_REFERENTIEL = "batch/referentiel-comptages-routiers.csv"
+BATCH_CHANTIERS = "batch/chantiers-perturbants.csv"
+BATCH_COMPTAGES = "batch/comptages-routiers-permanents.csv"
+
 
 def real(path):
     return os.path.join(REAL, path)
@@ -139,6 +169,15 @@ def copy_real(src, dst):
     shutil.copyfile(real(src), dst)
 
 
+def link_or_copy(src, dst):
+    """Hard link dst to src (same bytes, no extra disk); a copy when the filesystem refuses links."""
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -146,20 +185,59 @@ def sha256(path):
     return h.hexdigest()
 
 
-def fmt_taux(x, five):
-    v = round(x, 5 if five else 2)
-    if v < 0.01:
-        return "0.0"
-    s = repr(float(v))
-    assert "e" not in s, s
-    return s
+def _dumps(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def etat_trafic(taux_text):
-    if taux_text == "":
-        return "Inconnu"
-    k = float(taux_text)
-    return "Fluide" if k < 15 else "Pré-saturé" if k < 30 else "Saturé" if k < 50 else "Bloqué"
+def write_text(path, lines):
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(lines))
+
+
+def write_expected_json(path, exp):
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        json.dump(exp, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+def start_raw_tree(out):
+    """Empty OUT/raw and put in the two batch files that are byte copies of real samples; returns OUT/raw."""
+    raw = os.path.join(out, "raw")
+    if os.path.isdir(raw):
+        shutil.rmtree(raw)
+    os.makedirs(raw)
+    copy_real(SRC_REFERENTIEL, os.path.join(raw, BATCH_REFERENTIEL))
+    copy_real(SRC_CHANTIERS, os.path.join(raw, BATCH_CHANTIERS))
+    return raw
+
+
+def place_traffic(raw, dates):
+    """The real PRIM snapshot in the hour=08 folder of every day: copied for the first day, hard links after.
+
+    Returns {source: path relative to raw} of the first day's copies."""
+    first = {}
+    for d in dates:
+        for src in (SRC_PRIM_DISRUPTIONS, SRC_PRIM_LINES):
+            rel = "api/traffic/dt=%s/hour=08/%s" % (d.isoformat(), os.path.basename(src))
+            if src in first:
+                link_or_copy(os.path.join(raw, first[src]), os.path.join(raw, rel))
+            else:
+                copy_real(src, os.path.join(raw, rel))
+                first[src] = rel
+    return first
+
+
+def tree_bytes(top):
+    """(sum of file sizes, bytes on disk counting each hard-linked file once)."""
+    apparent, disk, seen = 0, 0, set()
+    for base_dir, _, fs in os.walk(top):
+        for fn in fs:
+            st = os.stat(os.path.join(base_dir, fn))
+            apparent += st.st_size
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                disk += st.st_size
+    return apparent, disk
 
 
 # --------------------------------------------------------------------------- référentiel
@@ -202,32 +280,164 @@ def arc_class(lib):
 
 # --------------------------------------------------------------------------- comptages
 
-def build_comptages(path, ref_arcs, ref_ids):
-    rng = random.Random(SEED * 10 + 1)
+PROFILES = [gc.PROFILE_WEEKDAY] * 5 + [gc.PROFILE_SATURDAY, gc.PROFILE_SUNDAY]   # by date.weekday()
+# road class -> (capacity range in veh/h, probability of a peak-hour slowdown)
+ARC_CAPACITY = {"periph": ((3000, 7000), 0.10), "fast": ((800, 2600), 0.05),
+                "major": ((250, 1500), 0.03), "street": ((60, 800), 0.02)}
+MALFORMED_KINDS = ("extra_field", "short_row", "bad_date", "empty_date", "bad_debit")
+
+
+def fmt_taux(x, five):
+    v = round(x, 5 if five else 2)
+    if v < 0.01:
+        return "0.0"
+    s = repr(float(v))
+    assert "e" not in s, s
+    return s
+
+
+def fmt_debit(flow):
+    return "%d.0" % int(flow + 0.5)
+
+
+def etat_trafic(taux_text):
+    if taux_text == "":
+        return "Inconnu"
+    k = float(taux_text)
+    return "Fluide" if k < 15 else "Pré-saturé" if k < 30 else "Saturé" if k < 50 else "Bloqué"
+
+
+def choose_arcs(rng, ref_arcs, ref_ids, n_arcs):
+    """The arcs of the file, sorted: the real-sample arcs plus a draw among the other référentiel arcs."""
     must = [a for a in REAL_SAMPLE_ARCS if a in ref_arcs]
     others = [a for a in ref_ids if a not in must]
-    chosen = sorted(must + rng.sample(others, N_ARCS - len(must)))
+    if not len(must) + 10 <= n_arcs <= len(ref_ids):
+        raise SystemExit("--arcs must be between %d and %d" % (len(must) + 10, len(ref_ids)))
+    return sorted(must + rng.sample(others, n_arcs - len(must)))
 
-    # per-arc parameters
-    params = {}
-    for a in chosen:
-        info = ref_arcs[a]
-        cls = arc_class(info["libelle"])
-        if cls == "periph":
-            cap, p_cong = rng.uniform(3000, 7000), 0.10
-        elif cls == "fast":
-            cap, p_cong = rng.uniform(800, 2600), 0.05
-        elif cls == "major":
-            cap, p_cong = rng.uniform(250, 1500), 0.03
-        else:
-            cap, p_cong = rng.uniform(60, 800), 0.02
-        r = rng.random()
-        etat_arc = "Invalide" if r < 0.70 else ("Ouvert" if r < 0.98 else "Barré")
-        params[a] = {
-            "cls": cls, "cap": cap, "p_cong": p_cong, "occ_scale": rng.uniform(0.6, 1.5),
-            "inbound": rng.random() < 0.5, "dfac": 0.85 + 0.3 * rng.random(),
-            "etat_arc": etat_arc, "five": rng.random() < 0.7,
-        }
+
+def draw_arc_params(rng, libelle, every_class):
+    """Fixed parameters of one arc: capacity by road class, slowdown odds, occupancy scale, direction,
+    day factor, `Etat arc` and the number of decimals of its Taux.
+
+    With `every_class` a capacity is drawn for each of periph, fast and major (and then one for a street)
+    and the arc's own is kept; without it only the arc's own is drawn. The one-day sample and the
+    multi-day trees are reproduced from their seeds and their draw order, so each keeps its own."""
+    cls = arc_class(libelle)
+    if every_class:
+        drawn = {k: rng.uniform(*ARC_CAPACITY[k][0]) for k in ("periph", "fast", "major")}
+        cap = drawn[cls] if cls in drawn else rng.uniform(*ARC_CAPACITY["street"][0])
+    else:
+        cap = rng.uniform(*ARC_CAPACITY[cls][0])
+    r = rng.random()
+    return {
+        "cls": cls, "cap": cap, "p_cong": ARC_CAPACITY[cls][1], "occ_scale": rng.uniform(0.6, 1.5),
+        "inbound": rng.random() < 0.5, "dfac": 0.85 + 0.3 * rng.random(),
+        "etat_arc": "Invalide" if r < 0.70 else ("Ouvert" if r < 0.98 else "Barré"),
+        "five": rng.random() < 0.7,
+    }
+
+
+def arc_line_parts(a, info, etat_arc):
+    """(text before the stamp, text after Etat trafic) of every row of arc `a`."""
+    return ("%d;%s;" % (a, info["libelle"]),
+            ";%s;%s;%s;%s;%s;%s;%s;%s;\"%s\"" % (
+                info["amont_id"], info["amont_lib"], info["aval_id"], info["aval_lib"], etat_arc,
+                DISPO_DEBUT, DISPO_FIN, info["point"], info["shape"].replace('"', '""')))
+
+
+def comptages_line(parts, stamp, debit, taux):
+    return "%s%s;%s;%s;%s%s" % (parts[0], stamp, debit, taux, etat_trafic(taux), parts[1])
+
+
+def draw_noise(rng, bits):
+    """2**bits lognormal day-noise factors, indexed later by `bits` random bits."""
+    return [min(2.0, max(0.3, rng.lognormvariate(0.0, 0.13))) for _ in range(1 << bits)]
+
+
+def arc_hour(rng, p, noise, loc):
+    """(flow, occupancy) of an arc with parameters `p` for the Paris hour starting at `loc` (local time).
+
+    Weekday/Saturday/Sunday profile of tools/gen_comptages.py, counter-peak direction x0.85, day factor,
+    noise, occupancy 1 + 30*load^2*scale, occasional peak-hour slowdowns; occupancy stays below 77 so
+    that only designed cases reach the congestion threshold."""
+    lh, wd = loc.hour, loc.weekday()
+    load = PROFILES[wd][lh]
+    if wd < 5 and p["inbound"] != (lh < 13):
+        load *= 0.85
+    load *= p["dfac"] * noise[rng.getrandbits(len(noise).bit_length() - 1)]
+    occ = 1.0 + 30.0 * load * load * p["occ_scale"] + rng.gauss(0.0, 1.4)
+    flow = p["cap"] * load
+    if lh in gc.PEAK_HOURS and rng.random() < p["p_cong"]:
+        occ = 30.0 + 45.0 * rng.random()
+        flow *= 0.55
+    if occ > 77.0:
+        occ = 77.0 - 5.0 * rng.random()
+    return flow, max(0.0, occ)
+
+
+def congested_values(flow, taux):
+    """(Débit, Taux) texts of an hour forced to occupancy `taux`: the flow drops as the road fills."""
+    return fmt_debit(flow * 0.55), fmt_taux(taux, True)
+
+
+def random_blanks(rng, debit, taux):
+    """None when the row is left out (~0.4 %), else (Débit, Taux) with ~1 % both blank, ~1 % Débit only
+    and ~1 % Taux only, as in real exports."""
+    if rng.random() < 0.004:
+        return None
+    u = rng.random()
+    if u < 0.01:
+        return "", ""
+    if u < 0.02:
+        return "", taux
+    if u < 0.03:
+        return debit, ""
+    return debit, taux
+
+
+def malform_line(line, kind, libelle):
+    """The row `line` broken in one of the MALFORMED_KINDS ways a reader must reject."""
+    f = line.split(";")
+    if kind == "extra_field":
+        cut = max(1, len(libelle) // 2)
+        f[1] = libelle[:cut] + ";" + libelle[cut:]
+    elif kind == "short_row":
+        f = f[:9]
+    elif kind == "bad_date":
+        s = f[2]
+        f[2] = "%s/%s/%s %s:00" % (s[8:10], s[5:7], s[0:4], s[11:13])
+    elif kind == "empty_date":
+        f[2] = ""
+    else:
+        f[3] = "n/a"
+    return ";".join(f)
+
+
+def write_comptages_export(path, rows, batch_of, n_batches, rng):
+    """Write rows [key, arc, line] in the order of a portal export: batches of 6 hours (`batch_of`),
+    shuffled inside each batch, ~0.5 % of rows one batch late (none from the last batch)."""
+    batches = [[] for _ in range(n_batches)]
+    for r in rows:
+        batches[batch_of(r)].append(r)
+    out_lines, late = [], []
+    for bi, b in enumerate(batches):
+        cur = late + b
+        late = []
+        rng.shuffle(cur)
+        for r in cur:
+            if rng.random() < 0.005 and bi < n_batches - 1:
+                late.append(r)
+            else:
+                out_lines.append(r[2])
+    out_lines.extend(r[2] for r in late)
+    write_bytes(path, (COMPTAGES_HEADER + "\r\n" + "".join(l + "\r\n" for l in out_lines)).encode("utf-8"))
+
+
+def build_comptages(path, ref_arcs, ref_ids):
+    rng = random.Random(SEED * 10 + 1)
+    chosen = choose_arcs(rng, ref_arcs, ref_ids, N_ARCS)
+    params = {a: draw_arc_params(rng, ref_arcs[a]["libelle"], every_class=False) for a in chosen}
 
     # stamps: 2025-02-04T00:00 (belongs to 02-03) ... 2025-02-05T00:00, then 01:00..03:00 of 02-05
     t0 = local_midnight_utc(DAY)    # stamp D T00:00 = end of the last hour of D-1
@@ -290,43 +500,23 @@ def build_comptages(path, ref_arcs, ref_ids):
     plus = sorted(rng.sample(plus_pool, 39) + [cong_design["N4"]["arc"]])
     plus3 = set(rng.sample(plus, 10))
 
-    noise = [min(2.0, max(0.3, rng.lognormvariate(0.0, 0.13))) for _ in range(4096)]
-    profiles = [gc.PROFILE_WEEKDAY] * 5 + [gc.PROFILE_SATURDAY, gc.PROFILE_SUNDAY]
+    noise = draw_noise(rng, 12)
 
     rows = []   # (stamp index, arc, line)
     n_random_absent = 0
     for a in chosen:
-        info, p = ref_arcs[a], params[a]
-        prefix = "%d;%s;" % (a, info["libelle"])
-        suffix = ";%s;%s;%s;%s;%s;%s;%s;%s;\"%s\"" % (
-            info["amont_id"], info["amont_lib"], info["aval_id"], info["aval_lib"], p["etat_arc"],
-            DISPO_DEBUT, DISPO_FIN, info["point"], info["shape"].replace('"', '""'))
+        p = params[a]
+        parts = arc_line_parts(a, ref_arcs[a], p["etat_arc"])
         n_st = 25 + (2 + (1 if a in plus3 else 0) if a in plus else 0)
         is_special = a in taken or a == 5671
         for si in range(n_st):
             if si in absent.get(a, ()):
                 continue
-            start = stamps_utc[si] - dt.timedelta(hours=1)
-            loc = start + dt.timedelta(hours=paris_offset(start))
-            lh, wd = loc.hour, loc.weekday()
-            load = profiles[wd][lh]
-            if wd < 5 and p["inbound"] != (lh < 13):
-                load *= 0.85
-            load *= p["dfac"] * noise[rng.getrandbits(12)]
-            occ = 1.0 + 30.0 * load * load * p["occ_scale"] + rng.gauss(0.0, 1.4)
-            flow = p["cap"] * load
-            if lh in gc.PEAK_HOURS and rng.random() < p["p_cong"]:
-                occ = 30.0 + 45.0 * rng.random()
-                flow *= 0.55
-            if occ > 77.0:
-                occ = 77.0 - 5.0 * rng.random()
-            occ = max(0.0, occ)
-            debit = "%d.0" % int(flow + 0.5)
-            taux = fmt_taux(occ, p["five"])
+            flow, occ = arc_hour(rng, p, noise, paris_local(stamps_utc[si] - dt.timedelta(hours=1)))
+            debit, taux = fmt_debit(flow), fmt_taux(occ, p["five"])
             c = cong_by_arc.get(a)
             if c and si in c["taux"]:
-                taux = fmt_taux(c["taux"][si], True)
-                debit = "%d.0" % int(flow * 0.55 + 0.5)
+                debit, taux = congested_values(flow, c["taux"][si])
                 if si in c.get("debit_empty", ()):
                     debit = ""
             if a in const and si in const[a][0]:
@@ -336,66 +526,22 @@ def build_comptages(path, ref_arcs, ref_ids):
             if a == 5671:
                 debit = ""
             if not is_special:
-                u = rng.random()
-                if u < 0.004:
+                kept = random_blanks(rng, debit, taux)
+                if kept is None:
                     n_random_absent += 1
                     continue
-                u = rng.random()
-                if u < 0.01:
-                    debit, taux = "", ""
-                elif u < 0.02:
-                    debit = ""
-                elif u < 0.03:
-                    taux = ""
-            line = "%s%s;%s;%s;%s%s" % (prefix, stamps[si], debit, taux, etat_trafic(taux), suffix)
-            rows.append([si, a, line])
+                debit, taux = kept
+            rows.append([si, a, comptages_line(parts, stamps[si], debit, taux)])
 
-    # malformed rows: replace 5 valid rows of regular arcs on D
+    # malformed rows: replace valid rows of regular arcs on D, one of each kind
     regular = [r for r in rows if r[1] not in taken and r[1] not in REAL_SAMPLE_ARCS and 1 <= r[0] <= 24]
-    victims = rng.sample(regular, 5)
+    victims = rng.sample(regular, len(MALFORMED_KINDS))
     bad_kinds = []
-    for kind, r in zip(("extra_field", "short_row", "bad_date", "empty_date", "bad_debit"), victims):
-        f = r[2].split(";")
-        lib = ref_arcs[r[1]]["libelle"]
-        if kind == "extra_field":
-            cut = max(1, len(lib) // 2)
-            f[1] = lib[:cut] + ";" + lib[cut:]
-            line = ";".join(f)
-        elif kind == "short_row":
-            line = ";".join(f[:9])
-        elif kind == "bad_date":
-            s = f[2]
-            f[2] = "%s/%s/%s %s:00" % (s[8:10], s[5:7], s[0:4], s[11:13])
-            line = ";".join(f)
-        elif kind == "empty_date":
-            f[2] = ""
-            line = ";".join(f)
-        else:
-            f[3] = "n/a"
-            line = ";".join(f)
-        r[2] = line
+    for kind, r in zip(MALFORMED_KINDS, victims):
+        r[2] = malform_line(r[2], kind, ref_arcs[r[1]]["libelle"])
         bad_kinds.append({"kind": kind, "arc": r[1], "stamp": stamps[r[0]]})
 
-    # export-like order: batches of 6 stamps, shuffled inside, 0.5 % of rows one batch late
-    batches = [[] for _ in range(5)]
-    for r in rows:
-        batches[r[0] // 6].append(r)
-    out_lines = []
-    late = []
-    for b in batches:
-        cur = late + [r for r in b]
-        late = []
-        rng.shuffle(cur)
-        keep = []
-        for r in cur:
-            if rng.random() < 0.005 and b is not batches[-1]:
-                late.append(r)
-            else:
-                keep.append(r)
-        out_lines.extend(r[2] for r in keep)
-    out_lines.extend(r[2] for r in late)
-    data = (COMPTAGES_HEADER + "\r\n" + "".join(l + "\r\n" for l in out_lines)).encode("utf-8")
-    write_bytes(path, data)
+    write_comptages_export(path, rows, lambda r: r[0] // 6, 5, rng)
 
     design = {
         "arcs": len(chosen),
@@ -410,40 +556,85 @@ def build_comptages(path, ref_arcs, ref_ids):
     return design
 
 
+# --------------------------------------------------------------------------- comptages read-back
+#
+# Written apart from the generator on purpose: the facts must come from the files, not from what the
+# generator meant to write.
+
+def read_comptages(path):
+    """(file bytes, [(physical line, fields, stamp, reason)]) of the data records of a comptages file.
+
+    `stamp` is the parsed aware datetime or None; `reason` is None for a valid record, else field_count
+    (not 15 fields), bad_date (not ISO with an offset) or bad_number (Débit or Taux neither empty nor a
+    plain decimal)."""
+    raw = open(path, "rb").read()
+    reader = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""), delimiter=";")
+    assert ";".join(next(reader)) == COMPTAGES_HEADER
+    out = []
+    for rec in reader:
+        t = parse_iso_offset(rec[2]) if len(rec) == 15 else None
+        if len(rec) != 15:
+            reason = "field_count"
+        elif t is None:
+            reason = "bad_date"
+        elif any(v != "" and not re.fullmatch(r"\d+(\.\d+)?", v) for v in (rec[3], rec[4])):
+            reason = "bad_number"
+        else:
+            reason = None
+        out.append((reader.line_num, rec, t, reason))
+    return raw, out
+
+
+def congestion_runs(taux, step):
+    """Runs (lists of keys) of at least 2 consecutive hours with Taux >= 80; `taux` maps an hour key to
+    Taux or None, two keys are consecutive when they are `step` apart."""
+    runs, run, prev = [], [], None
+    for h in sorted(taux):
+        if taux[h] is not None and taux[h] >= 80:
+            if not (run and h - prev == step):
+                if len(run) >= 2:
+                    runs.append(run)
+                run = []
+            run.append(h)
+            prev = h
+        else:
+            if len(run) >= 2:
+                runs.append(run)
+            run = []
+    if len(run) >= 2:
+        runs.append(run)
+    return runs
+
+
+def longest_equal_run(values, step):
+    """(length, value) of the longest run of the same non-zero value over consecutive hours (keys `step`
+    apart; a missing key or None breaks the run); the earliest run wins a tie."""
+    best, best_val, cur, prev_h, prev_v = 0, None, 0, None, None
+    for h in sorted(values):
+        v = values[h]
+        if v is not None and v != 0 and v == prev_v and h - prev_h == step:
+            cur += 1
+        else:
+            cur = 1 if (v is not None and v != 0) else 0
+        prev_h, prev_v = h, v
+        if cur > best:
+            best, best_val = cur, v
+    return best, best_val
+
+
 def analyse_comptages(path, ref_arcs):
-    """Independent read-back of the comptages file."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    text = raw.decode("utf-8")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
-    header = next(reader)
-    assert ";".join(header) == COMPTAGES_HEADER
+    """Read-back of the one-day comptages file."""
+    raw, records = read_comptages(path)
+    n = len(records)
     malformed = {"field_count": 0, "bad_date": 0, "bad_number": 0}
     malformed_lines = []
     valid = []
-    n = 0
-    for rec in reader:
-        n += 1
-        line_no = reader.line_num
-        if len(rec) != 15:
-            malformed["field_count"] += 1
-            malformed_lines.append({"line": line_no, "reason": "field_count", "fields": len(rec)})
-            continue
-        t = parse_iso_offset(rec[2])
-        if t is None:
-            malformed["bad_date"] += 1
-            malformed_lines.append({"line": line_no, "reason": "bad_date", "value": rec[2]})
-            continue
-        ok = True
-        for v in (rec[3], rec[4]):
-            if v != "":
-                try:
-                    float(v)
-                except ValueError:
-                    ok = False
-        if not ok:
-            malformed["bad_number"] += 1
-            malformed_lines.append({"line": line_no, "reason": "bad_number", "value": rec[3]})
+    for line_no, rec, t, reason in records:
+        if reason:
+            malformed[reason] += 1
+            key, value = {"field_count": ("fields", len(rec)), "bad_date": ("value", rec[2]),
+                          "bad_number": ("value", rec[3])}[reason]
+            malformed_lines.append({"line": line_no, "reason": reason, key: value})
             continue
         day, hour = hour_ending_day_and_hour(t)
         valid.append({"arc": int(rec[0]), "lib": rec[1], "stamp": rec[2], "day": day, "hour": hour,
@@ -472,29 +663,9 @@ def analyse_comptages(path, ref_arcs):
         mx = max(qs, key=lambda v: (v["q"], -v["hour"])) if qs else None
         hours = {v["hour"]: v for v in rs}
         # congestion: Taux >= 80 for >= 2 consecutive clock hours of D
-        alerts = []
-        run = []
-        for h in range(25):
-            v = hours.get(h)
-            if v is not None and v["k"] is not None and v["k"] >= 80:
-                run.append(v)
-            else:
-                if len(run) >= 2:
-                    alerts.append(run)
-                run = []
+        alerts = [[hours[h] for h in run] for run in congestion_runs({h: v["k"] for h, v in hours.items()}, 1)]
         # constant non-zero Débit over consecutive clock hours
-        best, cur, prev = 0, 0, None
-        best_val = None
-        for h in range(24):
-            v = hours.get(h)
-            q = v["q"] if v is not None else None
-            if q is not None and q != 0 and q == prev:
-                cur += 1
-            else:
-                cur = 1 if (q is not None and q != 0) else 0
-            prev = q
-            if cur > best:
-                best, best_val = cur, q
+        best, best_val = longest_equal_run({h: v["q"] for h, v in hours.items()}, 1)
         per_arc[a] = {
             "libelle": rs[0]["lib"], "rows": len(rs), "hours_with_debit": len(qs),
             "hours_with_taux": sum(1 for v in rs if v["k"] is not None),
@@ -604,6 +775,54 @@ def read_real_bike_profile():
     return prof   # stamp hour 3..23 -> count
 
 
+PEAK_SWAP = {7: 17, 8: 18, 9: 19, 17: 7, 18: 8, 19: 9}   # opposite direction: morning and evening peaks swapped
+
+
+def bike_base_profile(real_prof):
+    """Hourly base counts by stamp hour: the real counter's, its missing hours filled from BIKE_FILL."""
+    base = dict(real_prof)
+    for hh, v in BIKE_FILL.items():
+        base.setdefault(hh, v)
+    return base
+
+
+def counter_count(rng, c, base, hour, factor=1.0):
+    """Count of synthetic counter `c` for stamp hour `hour`: base profile (peaks swapped for a reverse
+    channel) x the counter's scale x the day's factor x uniform noise 0.85-1.15."""
+    key = PEAK_SWAP.get(hour, hour) if c["reverse"] else hour
+    return int(base[key] * c["scale"] * factor * rng.uniform(0.85, 1.15) + 0.5)
+
+
+def write_bike_pages(raw_dir, day_s, hour, recs):
+    """The records of one old-layout folder, in pages of at most 100 (`total_count` = records of the folder)."""
+    rels = []
+    for i in range(0, len(recs), 100):
+        rel = "api/bikes/dt=%s/hour=%s/bikes_data_p%d.json" % (day_s, hour, i // 100 + 1)
+        doc = {"total_count": len(recs), "results": recs[i:i + 100]}
+        write_bytes(os.path.join(raw_dir, rel), _dumps(doc).encode("utf-8"))
+        rels.append(rel)
+    return rels
+
+
+def read_bike_docs(raw_dir):
+    """[(path relative to raw_dir, document)] of every bike file, in path order; a JSON Lines file gives
+    one document per line."""
+    docs = []
+    for base, dirs, files in sorted(os.walk(os.path.join(raw_dir, "api", "bikes"))):
+        dirs.sort()
+        for fn in sorted(files):
+            p = os.path.join(base, fn)
+            rel = os.path.relpath(p, raw_dir)
+            text = open(p, encoding="utf-8").read()
+            try:
+                docs.append((rel, json.loads(text)))
+            except ValueError:
+                for line in text.splitlines():
+                    if line.strip():
+                        docs.append((rel, json.loads(line)))
+    return docs
+
+
 def synthetic_bike_counters(rng):
     """The synthetic counters of BIKE_SITES (one draw of `rng` per site, for the installation date)."""
     counters = []
@@ -626,17 +845,10 @@ def synthetic_bike_counters(rng):
 def build_bikes(raw_dir):
     rng = random.Random(SEED * 10 + 2)
     real_prof = read_real_bike_profile()
-    base = dict(real_prof)
-    for hh, v in BIKE_FILL.items():
-        base.setdefault(hh, v)
+    base = bike_base_profile(real_prof)
     t0 = local_midnight_utc(DAY)     # stamp index 0 = D T00:00
     stamps = [stamp_of(t0 + dt.timedelta(hours=i)) for i in range(25)]
     assert stamps[24] == "2025-02-05T00:00:00+01:00"
-
-    def rev(hh):
-        # opposite direction: morning and evening peaks swapped
-        swap = {7: 17, 8: 18, 9: 19, 17: 7, 18: 8, 19: 9}
-        return swap.get(hh, hh)
 
     counters = synthetic_bike_counters(rng)
     zero = [c for c in counters if c["scale"] == 0.0]
@@ -653,10 +865,7 @@ def build_bikes(raw_dir):
         for si in range(25):
             if c is gap_counter and si in gap:
                 continue
-            hh = 24 if si == 24 else si
-            key = rev(hh) if c["reverse"] else hh
-            v = base[key] * c["scale"] * rng.uniform(0.85, 1.15)
-            records.append((si, _bike_record(c, int(v + 0.5), stamps[si])))
+            records.append((si, _bike_record(c, counter_count(rng, c, base, si), stamps[si])))
     nocoord_stamp = stamps[15]
     for si, r in records:
         if r["id_compteur"] == nocoord_counter["id_compteur"] and r["date"] == nocoord_stamp:
@@ -674,12 +883,7 @@ def build_bikes(raw_dir):
             assert len(dup) == 1
             recs.append(dup[0])
         rng.shuffle(recs)
-        pages = [recs[i:i + 100] for i in range(0, len(recs), 100)]
-        for pi, page in enumerate(pages, 1):
-            doc = {"total_count": len(recs), "results": page}
-            rel = "api/bikes/dt=%s/hour=%s/bikes_data_p%d.json" % (DAY_S, hour, pi)
-            write_bytes(os.path.join(raw_dir, rel), _dumps(doc).encode("utf-8"))
-            files.append(rel)
+        files.extend(write_bike_pages(raw_dir, DAY_S, hour, recs))
     lam = [r for si, r in records if si in (23, 24)]
     rng.shuffle(lam)
     lam_utc = dt.datetime(2025, 2, 4, 23, 30, 0)
@@ -711,25 +915,9 @@ def _bike_record(c, count, stamp):
     }
 
 
-def _dumps(obj):
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
 def analyse_bikes(raw_dir):
     """Independent read-back: every file of the day, both layouts, merged, duplicates removed."""
-    docs = []
-    for base, dirs, files in sorted(os.walk(os.path.join(raw_dir, "api", "bikes"))):
-        dirs.sort()
-        for fn in sorted(files):
-            p = os.path.join(base, fn)
-            rel = os.path.relpath(p, raw_dir)
-            text = open(p, encoding="utf-8").read()
-            try:
-                docs.append((rel, json.loads(text)))
-            except ValueError:
-                for line in text.splitlines():
-                    if line.strip():
-                        docs.append((rel, json.loads(line)))
+    docs = read_bike_docs(raw_dir)
     seen = {}
     total_records = 0
     dups = []
@@ -820,78 +1008,99 @@ def _conditions(precip, cloud):
     return "Clear", "clear-day"
 
 
-def build_weather(raw_dir):
-    rng = random.Random(SEED * 10 + 3)
-    days = []
-    for d, base, amp, tmin_h, rain, wind, cloud, source in WEATHER_DAYS:
-        hours = []
-        mid = local_midnight_utc(d)
-        for h in range(24):
-            phase = math.cos((h - (tmin_h + 8)) / 24.0 * 2 * math.pi)
-            temp = round(base + amp * phase + rng.uniform(-0.3, 0.3), 1)
-            ws = round(max(0.0, wind * (0.75 + 0.4 * math.sin((h - 4) / 24.0 * 2 * math.pi)) + rng.uniform(-2, 2)), 1)
-            pr = rain.get(h, 0.0)
-            cc = max(0.0, min(100.0, round(cloud + rng.uniform(-12, 8), 1)))
-            cond, icon = _conditions(pr, cc)
-            hum = round(min(100.0, 78 + 12 * (1 - phase) / 2 + (8 if pr else 0) + rng.uniform(-3, 3)), 1)
-            hours.append({
-                "datetime": "%02d:00:00" % h,
-                "datetimeEpoch": epoch(mid + dt.timedelta(hours=h)),
-                "temp": temp, "feelslike": round(temp - 0.12 * ws, 1), "humidity": hum,
-                "precip": pr, "precipprob": 100.0 if pr else 0.0,
-                "preciptype": ["rain"] if pr else None, "snow": 0.0,
-                "windgust": round(ws * 1.6, 1), "windspeed": ws,
-                "winddir": round(200 + rng.uniform(-40, 40), 1),
-                "pressure": round(1016 - (6 if rain else 0) + rng.uniform(-1, 1), 1),
-                "cloudcover": cc, "visibility": round(10.0 if not pr else 6.5, 1),
-                "conditions": cond, "icon": icon, "source": source,
-            })
-        temps = [x["temp"] for x in hours]
-        precip = round(sum(x["precip"] for x in hours), 1)
-        cc = round(sum(x["cloudcover"] for x in hours) / 24.0, 1)
-        cond, icon = _conditions(precip, cc)
-        days.append({
-            "datetime": d.isoformat(), "datetimeEpoch": epoch(mid),
-            "tempmax": max(temps), "tempmin": min(temps), "temp": round(sum(temps) / 24.0, 1),
-            "feelslike": round(sum(x["feelslike"] for x in hours) / 24.0, 1),
-            "humidity": round(sum(x["humidity"] for x in hours) / 24.0, 1),
-            "precip": precip, "precipprob": 100.0 if precip else 0.0,
-            "precipcover": round(100.0 * sum(1 for x in hours if x["precip"]) / 24.0, 2),
-            "preciptype": ["rain"] if precip else None, "snow": 0.0,
-            "windgust": max(x["windgust"] for x in hours),
-            "windspeed": max(x["windspeed"] for x in hours),
-            "winddir": round(sum(x["winddir"] for x in hours) / 24.0, 1),
-            "pressure": round(sum(x["pressure"] for x in hours) / 24.0, 1),
-            "cloudcover": cc, "visibility": round(sum(x["visibility"] for x in hours) / 24.0, 1),
-            "sunrise": "08:%02d:%02d" % (19 - 2 * (d - DAY).days, 41), "sunset": "17:%02d:%02d" % (40 + 2 * (d - DAY).days, 12),
-            "conditions": cond,
-            "description": {"obs": "Cloudy skies throughout the day with rain.",
-                            "comb": "Partly cloudy throughout the day with late afternoon rain.",
-                            "fcst": "Cloudy skies throughout the day with rain in the evening."}[source],
-            "icon": icon, "source": source, "hours": hours,
+WEATHER_FACTS = ("temp", "tempmin", "tempmax", "precip", "windspeed", "conditions")   # read back per day
+WEATHER_DESCRIPTIONS = {"obs": "Cloudy skies throughout the day with rain.",
+                        "comb": "Partly cloudy throughout the day with late afternoon rain.",
+                        "fcst": "Cloudy skies throughout the day with rain in the evening."}
+
+
+def weather_day(rng, d, shape, source, sunrise, sunset, describe):
+    """Visual Crossing `days` entry of Paris day d, one entry per local hour (23, 24 or 25).
+
+    `shape` = (base temp, amplitude, hour of the minimum, rain {local hour: mm}, wind base, cloud cover):
+    hourly values follow a diurnal curve plus `rng` noise; the daily values are the mean, extremes or
+    sum of the hours, as the API computes them. `describe(precip)` gives the day's description."""
+    base, amp, tmin_h, rain, wind, cloud = shape
+    hours = []
+    for hs in day_hour_starts(d):
+        h = paris_local(hs).hour
+        phase = math.cos((h - (tmin_h + 8)) / 24.0 * 2 * math.pi)
+        temp = round(base + amp * phase + rng.uniform(-0.3, 0.3), 1)
+        ws = round(max(0.0, wind * (0.75 + 0.4 * math.sin((h - 4) / 24.0 * 2 * math.pi)) + rng.uniform(-2, 2)), 1)
+        pr = rain.get(h, 0.0)
+        cc = max(0.0, min(100.0, round(cloud + rng.uniform(-12, 8), 1)))
+        cond, icon = _conditions(pr, cc)
+        hum = round(min(100.0, 78 + 12 * (1 - phase) / 2 + (8 if pr else 0) + rng.uniform(-3, 3)), 1)
+        hours.append({
+            "datetime": "%02d:00:00" % h, "datetimeEpoch": epoch(hs),
+            "temp": temp, "feelslike": round(temp - 0.12 * ws, 1), "humidity": hum,
+            "precip": pr, "precipprob": 100.0 if pr else 0.0, "preciptype": ["rain"] if pr else None, "snow": 0.0,
+            "windgust": round(ws * 1.6, 1), "windspeed": ws, "winddir": round(200 + rng.uniform(-40, 40), 1),
+            "pressure": round(1016 - (6 if rain else 0) + rng.uniform(-1, 1), 1),
+            "cloudcover": cc, "visibility": 10.0 if not pr else 6.5,
+            "conditions": cond, "icon": icon, "source": source,
         })
-    cur = dict(days[1]["hours"][6])
+    n = float(len(hours))
+    temps = [x["temp"] for x in hours]
+    precip = round(sum(x["precip"] for x in hours), 1)
+    cc = round(sum(x["cloudcover"] for x in hours) / n, 1)
+    cond, icon = _conditions(precip, cc)
+    return {
+        "datetime": d.isoformat(), "datetimeEpoch": epoch(local_midnight_utc(d)),
+        "tempmax": max(temps), "tempmin": min(temps), "temp": round(sum(temps) / n, 1),
+        "feelslike": round(sum(x["feelslike"] for x in hours) / n, 1),
+        "humidity": round(sum(x["humidity"] for x in hours) / n, 1),
+        "precip": precip, "precipprob": 100.0 if precip else 0.0,
+        "precipcover": round(100.0 * sum(1 for x in hours if x["precip"]) / n, 2),
+        "preciptype": ["rain"] if precip else None, "snow": 0.0,
+        "windgust": max(x["windgust"] for x in hours), "windspeed": max(x["windspeed"] for x in hours),
+        "winddir": round(sum(x["winddir"] for x in hours) / n, 1),
+        "pressure": round(sum(x["pressure"] for x in hours) / n, 1),
+        "cloudcover": cc, "visibility": round(sum(x["visibility"] for x in hours) / n, 1),
+        "sunrise": sunrise, "sunset": sunset,
+        "conditions": cond, "description": describe(precip),
+        "icon": icon, "source": source, "hours": hours,
+    }
+
+
+def weather_rel(d):
+    return "api/weather/dt=%s/hour=06/visualcrossing.json" % d.isoformat()
+
+
+def write_weather_file(raw_dir, d, days, description):
+    """The Visual Crossing Timeline response fetched on day d (days D-1, D, D+1) in D's hour=06 folder;
+    current conditions are D's 06:00 hour. Returns its path relative to raw_dir."""
+    cur = dict(days[1]["hours"][min(6, len(days[1]["hours"]) - 1)])
+    cc = {k: cur[k] for k in ("datetime", "datetimeEpoch", "temp", "feelslike", "humidity", "precip", "windgust",
+                              "windspeed", "winddir", "pressure", "cloudcover", "visibility", "conditions", "icon")}
+    cc["source"] = "obs"
     doc = {
         "queryCost": 1, "latitude": 48.8566, "longitude": 2.3522,
         "resolvedAddress": "Paris, Île-de-France, France", "address": "Paris",
-        "timezone": "Europe/Paris", "tzoffset": 1.0,
-        "description": "Similar temperatures continuing with a chance of rain.",
-        "days": days,
-        "currentConditions": {k: cur[k] for k in ("datetime", "datetimeEpoch", "temp", "feelslike", "humidity",
-                                                  "precip", "windgust", "windspeed", "winddir", "pressure",
-                                                  "cloudcover", "visibility", "conditions", "icon")},
+        "timezone": "Europe/Paris", "tzoffset": float(paris_offset(local_midnight_utc(d) + dt.timedelta(hours=12))),
+        "description": description,
+        "days": days, "currentConditions": cc,
     }
-    doc["currentConditions"]["source"] = "obs"
-    rel = "api/weather/dt=%s/hour=06/visualcrossing.json" % DAY_S
+    rel = weather_rel(d)
     write_bytes(os.path.join(raw_dir, rel), _dumps(doc).encode("utf-8"))
     return rel
+
+
+def build_weather(raw_dir):
+    rng = random.Random(SEED * 10 + 3)
+    days = []
+    for d, *shape, source in WEATHER_DAYS:
+        off = (d - DAY).days
+        days.append(weather_day(rng, d, shape, source, "08:%02d:41" % (19 - 2 * off), "17:%02d:12" % (40 + 2 * off),
+                                lambda precip, s=source: WEATHER_DESCRIPTIONS[s]))
+    return write_weather_file(raw_dir, DAY, days, "Similar temperatures continuing with a chance of rain.")
 
 
 def analyse_weather(raw_dir, rel):
     doc = json.load(open(os.path.join(raw_dir, rel), encoding="utf-8"))
     out = {"file": rel, "days_in_file": [d["datetime"] for d in doc["days"]]}
     for d in doc["days"]:
-        out[d["datetime"]] = {k: d[k] for k in ("temp", "tempmin", "tempmax", "precip", "windspeed", "conditions")}
+        out[d["datetime"]] = {k: d[k] for k in WEATHER_FACTS}
     d = [x for x in doc["days"] if x["datetime"] == DAY_S][0]
     cats = []
     if d["precip"] >= 5:
@@ -908,60 +1117,71 @@ def analyse_weather(raw_dir, rel):
 
 # --------------------------------------------------------------------------- velib
 
-VELIB_TIMES = [("08", dt.time(8, 0)), ("12", dt.time(12, 0)), ("18", dt.time(18, 0)), ("22", dt.time(22, 0))]
+VELIB_TIMES = (("08", 8), ("12", 12), ("18", 18), ("22", 22))   # folder, Paris wall-clock hour
+VELIB_ODDS = (0.02, 0.035, 0.65)   # step_station thresholds of the one-day snapshots: emptied, filled, small moves
+
+
+def gbfs_bytes(doc):
+    """The serialisation of the real GBFS feeds: compact, non-ASCII characters kept."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def read_gbfs(src):
+    """(bytes, document) of a real GBFS feed, checked to be written the way gbfs_bytes writes."""
+    data = open(real(src), "rb").read()
+    doc = json.loads(data)
+    assert gbfs_bytes(doc) == data
+    return data, doc
+
+
+def step_station(rng, s, cur, o, odds):
+    """Set the counts of station `s` one snapshot after `cur`, when the real station `o` is installed,
+    renting and returning (other stations keep the real counts). With u = rng.random(): emptied when
+    u < odds[0], filled when u < odds[1], mechanical +-3 and ebike +-2 when u < odds[2]; bikes + docks
+    stay the real station's total and the camelCase duplicates stay equal."""
+    if (o["is_installed"], o["is_renting"], o["is_returning"]) != (1, 1, 1):
+        return
+    mech = cur["num_bikes_available_types"][0]["mechanical"]
+    ebike = cur["num_bikes_available_types"][1]["ebike"]
+    slots = o["num_bikes_available"] + o["num_docks_available"]
+    u = rng.random()
+    if u < odds[0]:
+        mech, ebike = 0, 0
+    elif u < odds[1]:
+        mech += slots - mech - ebike
+    elif u < odds[2]:
+        mech = max(0, mech + rng.randint(-3, 3))
+        ebike = max(0, ebike + rng.randint(-2, 2))
+    while mech + ebike > slots:
+        if mech >= ebike and mech > 0:
+            mech -= 1
+        else:
+            ebike -= 1
+    s["num_bikes_available_types"] = [{"mechanical": mech}, {"ebike": ebike}]
+    s["num_bikes_available"] = s["numBikesAvailable"] = mech + ebike
+    s["num_docks_available"] = s["numDocksAvailable"] = slots - mech - ebike
 
 
 def build_velib(raw_dir):
     rng = random.Random(SEED * 10 + 4)
-    orig_bytes = open(real(SRC_VELIB_STATUS), "rb").read()
-    orig = json.loads(orig_bytes)
-    assert json.dumps(orig, separators=(",", ":")).encode() == orig_bytes   # same serialiser as the feed
+    orig_bytes, orig = read_gbfs(SRC_VELIB_STATUS)
     L0 = orig["lastUpdatedOther"]
     day_start = epoch(local_midnight_utc(DAY))
     state = json.loads(orig_bytes)
     files = [os.path.join("api/velib/dt=%s/hour=08" % DAY_S, "station_information.json")]
     copy_real(SRC_VELIB_INFO, os.path.join(raw_dir, files[0]))
     kept_old = [s["stationCode"] for s in orig["data"]["stations"] if s["last_reported"] < day_start]
-    for hour, t in VELIB_TIMES:
-        inst = epoch(dt.datetime.combine(DAY, t) - dt.timedelta(hours=paris_offset(
-            dt.datetime.combine(DAY, t) - dt.timedelta(hours=1))))
-        delta = inst - L0
+    for hour, hh in VELIB_TIMES:
+        inst = paris_wall_epoch(DAY, hh)
         snap = json.loads(orig_bytes)
         snap["lastUpdatedOther"] = inst
         for s, cur, o in zip(snap["data"]["stations"], state["data"]["stations"], orig["data"]["stations"]):
             if o["last_reported"] >= day_start:
-                s["last_reported"] = o["last_reported"] + delta
-            if (o["is_installed"], o["is_renting"], o["is_returning"]) == (1, 1, 1):
-                mech = cur["num_bikes_available_types"][0]["mechanical"]
-                ebike = cur["num_bikes_available_types"][1]["ebike"]
-                slots = o["num_bikes_available"] + o["num_docks_available"]
-                u = rng.random()
-                if u < 0.02:
-                    mech, ebike = 0, 0
-                elif u < 0.035:
-                    tot = mech + ebike
-                    add = slots - tot
-                    mech += add
-                elif u < 0.65:
-                    mech = max(0, mech + rng.randint(-3, 3))
-                    ebike = max(0, ebike + rng.randint(-2, 2))
-                while mech + ebike > slots:
-                    if mech >= ebike and mech > 0:
-                        mech -= 1
-                    else:
-                        ebike -= 1
-                bikes = mech + ebike
-                docks = slots - bikes
-                s["num_bikes_available_types"] = [{"mechanical": mech}, {"ebike": ebike}]
-                s["num_bikes_available"] = s["numBikesAvailable"] = bikes
-                s["num_docks_available"] = s["numDocksAvailable"] = docks
-            else:
-                for k in ("num_bikes_available", "numBikesAvailable", "num_docks_available",
-                          "numDocksAvailable", "num_bikes_available_types"):
-                    s[k] = o[k]
+                s["last_reported"] = o["last_reported"] + (inst - L0)
+            step_station(rng, s, cur, o, VELIB_ODDS)
         state = snap
         rel = "api/velib/dt=%s/hour=%s/station_status.json" % (DAY_S, hour)
-        write_bytes(os.path.join(raw_dir, rel), json.dumps(snap, separators=(",", ":")).encode("utf-8"))
+        write_bytes(os.path.join(raw_dir, rel), gbfs_bytes(snap))
         files.append(rel)
     return {"files": files, "kept_last_reported": kept_old}
 
@@ -1018,11 +1238,15 @@ def _paris_iso(ts):
 
 # --------------------------------------------------------------------------- chantiers, traffic, référentiel facts
 
-def analyse_chantiers(path):
+def read_chantiers(path):
+    """(file bytes, header, records) of the chantiers CSV (BOM, `;`, multi-line quoted fields)."""
     raw = open(path, "rb").read()
-    text = raw.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
-    h, rows = rows[0], rows[1:]
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+    return raw, rows[0], rows[1:]
+
+
+def analyse_chantiers(path):
+    raw, h, rows = read_chantiers(path)
     i_id, i_deb, i_fin, i_imp, i_cp = (h.index(x) for x in ("Identifiant", "Date de début", "Date de fin",
                                                              "Impact sur la circulation",
                                                              "Code postal de l'arrondissement"))
@@ -1049,13 +1273,19 @@ def _compact(s):
     return dt.datetime.strptime(s, "%Y%m%dT%H%M%S")
 
 
+def disruption_active_on(x, d):
+    """A disruption is active on day d when one applicationPeriod (Paris local time) overlaps
+    d 00:00:00..23:59:59, ends inclusive."""
+    d0 = dt.datetime.combine(d, dt.time(0))
+    d1 = dt.datetime.combine(d, dt.time(23, 59, 59))
+    return any(_compact(p["begin"]) <= d1 and _compact(p["end"]) >= d0 for p in x["applicationPeriods"])
+
+
 def analyse_traffic(raw_dir, rel_d, rel_l):
     dis = json.load(open(os.path.join(raw_dir, rel_d), encoding="utf-8"))
     lines = json.load(open(os.path.join(raw_dir, rel_l), encoding="utf-8"))
     d0 = dt.datetime.combine(DAY, dt.time(0))
-    d1 = dt.datetime.combine(DAY, dt.time(23, 59, 59))
-    active = [x for x in dis if any(_compact(p["begin"]) <= d1 and _compact(p["end"]) >= d0
-                                    for p in x["applicationPeriods"])]
+    active = [x for x in dis if disruption_active_on(x, DAY)]
     act_ids = {x["id"] for x in active}
     blocking = {x["id"]: x for x in active if x["severity"] == "BLOQUANTE"}
     lines_active = [l for l in lines if any(i in act_ids for o in l["impactedObjects"] for i in o["disruptionIds"])]
@@ -1224,8 +1454,7 @@ def write_expected_md(path, exp, design):
           _num(vd["mean_ebike_per_snapshot"]), vd["installed_station_snapshots"], vd["installed_empty_station_snapshots"],
           vd["installed_full_station_snapshots"], vd["installed_stations_empty_in_every_snapshot"]))
     a("")
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write("\n".join(L))
+    write_text(path, L)
 
 
 def _num(x):
@@ -1369,8 +1598,7 @@ def write_provenance_md(path, out_dir, design):
     a("- `expected.json`, `EXPECTED.md`: facts computed by reading the files above back (see `EXPECTED.md`).")
     a("- `PROVENANCE.md`: this file.")
     a("")
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write("\n".join(L))
+    write_text(path, L)
 
 
 # --------------------------------------------------------------------------- multi-day tree
@@ -1384,8 +1612,8 @@ def write_provenance_md(path, out_dir, design):
 
 MD_SEED_ARCS = SEED * 10 + 5
 MD_SEED_ORDER = SEED * 10 + 6
-MD_MALFORMED_KINDS = ("extra_field", "short_row", "bad_date", "empty_date", "bad_debit")
 MD_VELIB_TIMES = (("08", 8), ("18", 18))
+MD_VELIB_ODDS = (0.03, 0.05, 0.7)   # step_station thresholds of the multi-day snapshots
 MD_BIKE_GROUPS = (("06", 0, 6), ("12", 7, 12), ("18", 13, 18), ("23", 19, 23))   # folder <- stamp local hours
 MD_MAX_TREE_BYTES = 15 * 1000 * 1000   # disk bytes: traffic copies of days 2..N are hard links
 
@@ -1398,84 +1626,21 @@ def day_rng(d, k):
     return random.Random(day_int(d) * 100 + k)
 
 
-def day_hour_starts(d):
-    """Naive UTC instants of the starts of the Paris hours of day d (23, 24 or 25 of them)."""
-    a = local_midnight_utc(d)
-    b = local_midnight_utc(d + dt.timedelta(days=1))
-    return [a + dt.timedelta(hours=i) for i in range(int((b - a).total_seconds()) // 3600)]
-
-
-def paris_local(utc):
-    return utc + dt.timedelta(hours=paris_offset(utc))
-
-
-def paris_day_of_hour_start(start_utc):
-    return paris_local(start_utc).date().isoformat()
-
-
-def link_or_copy(src, dst):
-    """Hard link dst to src (same bytes, no extra disk); a copy when the filesystem refuses links."""
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
-def _malform(line, kind, libelle):
-    f = line.split(";")
-    if kind == "extra_field":
-        cut = max(1, len(libelle) // 2)
-        f[1] = libelle[:cut] + ";" + libelle[cut:]
-    elif kind == "short_row":
-        f = f[:9]
-    elif kind == "bad_date":
-        s = f[2]
-        f[2] = "%s/%s/%s %s:00" % (s[8:10], s[5:7], s[0:4], s[11:13])
-    elif kind == "empty_date":
-        f[2] = ""
-    else:
-        f[3] = "n/a"
-    return ";".join(f)
-
-
 def md_build_comptages(path, ref_arcs, ref_ids, dates, n_arcs):
     rng = random.Random(MD_SEED_ARCS)
-    must = [a for a in REAL_SAMPLE_ARCS if a in ref_arcs]
-    others = [a for a in ref_ids if a not in must]
-    if not len(must) + 10 <= n_arcs <= len(ref_ids):
-        raise SystemExit("--arcs must be between %d and %d" % (len(must) + 10, len(ref_ids)))
-    chosen = sorted(must + rng.sample(others, n_arcs - len(must)))
-    params = {}
-    for a in chosen:
-        cls = arc_class(ref_arcs[a]["libelle"])
-        cap, p_cong = {"periph": (rng.uniform(3000, 7000), 0.10), "fast": (rng.uniform(800, 2600), 0.05),
-                       "major": (rng.uniform(250, 1500), 0.03)}.get(cls) or (rng.uniform(60, 800), 0.02)
-        r = rng.random()
-        params[a] = {
-            "cls": cls, "cap": cap, "p_cong": p_cong, "occ_scale": rng.uniform(0.6, 1.5),
-            "inbound": rng.random() < 0.5, "dfac": 0.85 + 0.3 * rng.random(),
-            "etat_arc": "Invalide" if r < 0.70 else ("Ouvert" if r < 0.98 else "Barré"),
-            "five": rng.random() < 0.7,
-        }
+    chosen = choose_arcs(rng, ref_arcs, ref_ids, n_arcs)
+    params = {a: draw_arc_params(rng, ref_arcs[a]["libelle"], every_class=True) for a in chosen}
     regular = [a for a in chosen if a not in REAL_SAMPLE_ARCS]
     big = [a for a in regular if params[a]["cls"] in ("periph", "fast", "major")]
     if len(big) < 8:
         big = regular
-    profiles = [gc.PROFILE_WEEKDAY] * 5 + [gc.PROFILE_SATURDAY, gc.PROFILE_SUNDAY]
-    fixed = {}
-    for a in chosen:
-        info, p = ref_arcs[a], params[a]
-        fixed[a] = ("%d;%s;" % (a, info["libelle"]),
-                    ";%s;%s;%s;%s;%s;%s;%s;%s;\"%s\"" % (
-                        info["amont_id"], info["amont_lib"], info["aval_id"], info["aval_lib"], p["etat_arc"],
-                        DISPO_DEBUT, DISPO_FIN, info["point"], info["shape"].replace('"', '""')))
+    parts = {a: arc_line_parts(a, ref_arcs[a], params[a]["etat_arc"]) for a in chosen}
 
     rows = []      # [hour start (UTC), arc, line]
     design = {}
     for d in dates:
         drng = day_rng(d, 1)
-        noise = [min(2.0, max(0.3, drng.lognormvariate(0.0, 0.13))) for _ in range(1024)]
+        noise = draw_noise(drng, 10)
         hours = day_hour_starts(d)
         picks = drng.sample(big, 5)
         cong = {}
@@ -1493,47 +1658,28 @@ def md_build_comptages(path, ref_arcs, ref_ids, dates, n_arcs):
         for hi, hs in enumerate(hours):
             stamp = stamp_of(hs + dt.timedelta(hours=1))
             loc = paris_local(hs)
-            lh, wd = loc.hour, loc.weekday()
             for a in chosen:
                 if a == gap_arc and hi in gap:
                     continue
                 p = params[a]
-                load = profiles[wd][lh]
-                if wd < 5 and p["inbound"] != (lh < 13):
-                    load *= 0.85
-                load *= p["dfac"] * noise[drng.getrandbits(10)]
-                occ = 1.0 + 30.0 * load * load * p["occ_scale"] + drng.gauss(0.0, 1.4)
-                flow = p["cap"] * load
-                if lh in gc.PEAK_HOURS and drng.random() < p["p_cong"]:
-                    occ = 30.0 + 45.0 * drng.random()
-                    flow *= 0.55
-                if occ > 77.0:
-                    occ = 77.0 - 5.0 * drng.random()
-                debit = "%d.0" % int(flow + 0.5)
-                taux = fmt_taux(max(0.0, occ), p["five"])
+                flow, occ = arc_hour(drng, p, noise, loc)
+                debit, taux = fmt_debit(flow), fmt_taux(occ, p["five"])
                 forced = cong.get(a, {}).get(hi)
                 if forced is None and a == near:
                     forced = near_taux.get(hi)
                 if forced is not None:
-                    taux = fmt_taux(forced, True)
-                    debit = "%d.0" % int(flow * 0.55 + 0.5)
+                    debit, taux = congested_values(flow, forced)
                 elif a not in picks:
-                    if drng.random() < 0.004:
+                    kept = random_blanks(drng, debit, taux)
+                    if kept is None:
                         continue
-                    u = drng.random()
-                    if u < 0.01:
-                        debit, taux = "", ""
-                    elif u < 0.02:
-                        debit = ""
-                    elif u < 0.03:
-                        taux = ""
-                pre, suf = fixed[a]
-                day_rows.append([hs, a, "%s%s;%s;%s;%s%s" % (pre, stamp, debit, taux, etat_trafic(taux), suf)])
+                    debit, taux = kept
+                day_rows.append([hs, a, comptages_line(parts[a], stamp, debit, taux)])
         # one malformed row per day replaces a valid row of a regular arc
-        kind = MD_MALFORMED_KINDS[d.toordinal() % len(MD_MALFORMED_KINDS)]
+        kind = MALFORMED_KINDS[d.toordinal() % len(MALFORMED_KINDS)]
         victim = drng.choice([r for r in day_rows if r[1] not in picks and r[1] not in REAL_SAMPLE_ARCS])
         victim_stamp = victim[2].split(";")[2]
-        victim[2] = _malform(victim[2], kind, ref_arcs[victim[1]]["libelle"])
+        victim[2] = malform_line(victim[2], kind, ref_arcs[victim[1]]["libelle"])
         rows.extend(day_rows)
         design[d.isoformat()] = {
             "congested_arcs": {str(a): {stamp_of(hours[h] + dt.timedelta(hours=1)): v for h, v in sorted(t.items())}
@@ -1544,52 +1690,25 @@ def md_build_comptages(path, ref_arcs, ref_ids, dates, n_arcs):
             "malformed_row": {"kind": kind, "arc": victim[1], "stamp": victim_stamp},
         }
 
-    # export-like order: batches of 6 hours, shuffled inside, ~0.5 % of rows one batch late
-    orng = random.Random(MD_SEED_ORDER)
     t_first = local_midnight_utc(dates[0])
-    nb = (len(rows) and int((max(r[0] for r in rows) - t_first).total_seconds()) // 3600 // 6 + 1)
-    batches = [[] for _ in range(nb)]
-    for r in rows:
-        batches[int((r[0] - t_first).total_seconds()) // 3600 // 6].append(r)
-    out_lines, late = [], []
-    for bi, b in enumerate(batches):
-        cur = late + b
-        late = []
-        orng.shuffle(cur)
-        for r in cur:
-            if orng.random() < 0.005 and bi < nb - 1:
-                late.append(r)
-            else:
-                out_lines.append(r[2])
-    out_lines.extend(r[2] for r in late)
-    write_bytes(path, (COMPTAGES_HEADER + "\r\n" + "".join(l + "\r\n" for l in out_lines)).encode("utf-8"))
+
+    def batch_of(r):
+        return int((r[0] - t_first).total_seconds()) // 3600 // 6
+
+    n_batches = len(rows) and max(batch_of(r) for r in rows) + 1
+    write_comptages_export(path, rows, batch_of, n_batches, random.Random(MD_SEED_ORDER))
     return {"arcs": chosen, "by_day": design}
 
 
 def md_analyse_comptages(path, dates):
-    """Independent read-back: valid rows, hour-ending rule, per Paris day."""
-    raw = open(path, "rb").read()
-    reader = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""), delimiter=";")
-    assert ";".join(next(reader)) == COMPTAGES_HEADER
-    n, malformed, by_day = 0, [], {}
-    for rec in reader:
-        n += 1
-        reason = None
-        t = None
-        if len(rec) != 15:
-            reason = "field_count"
-        else:
-            t = parse_iso_offset(rec[2])
-            if t is None:
-                reason = "bad_date"
-            else:
-                for v in (rec[3], rec[4]):
-                    if v != "" and not re.fullmatch(r"\d+(\.\d+)?", v):
-                        reason = "bad_number"
+    """Read-back of the multi-day comptages file: valid rows, hour-ending rule, per Paris day."""
+    raw, records = read_comptages(path)
+    n, malformed, by_day = len(records), [], {}
+    for line_no, rec, t, reason in records:
         if reason:
-            malformed.append({"line": reader.line_num, "reason": reason})
+            malformed.append({"line": line_no, "reason": reason})
             continue
-        start = t.astimezone(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
+        start = hour_start_utc(t)
         day = paris_day_of_hour_start(start)
         arcs = by_day.setdefault(day, {})
         arcs.setdefault(int(rec[0]), {})[start] = (None if rec[3] == "" else float(rec[3]),
@@ -1603,22 +1722,9 @@ def md_analyse_comptages(path, dates):
         for a, hours in arcs.items():
             rows += len(hours)
             total += sum(q for q, _ in hours.values() if q is not None)
-            run, best_run, best_max, cur_max = 0, 0, 0.0, 0.0
-            prev = None
-            for hs in sorted(hours):
-                k = hours[hs][1]
-                if k is not None and k >= 80:
-                    if run and prev is not None and hs - prev == dt.timedelta(hours=1):
-                        run, cur_max = run + 1, max(cur_max, k)
-                    else:
-                        run, cur_max = 1, k
-                    prev = hs
-                    if run >= 2:
-                        best_run, best_max = max(best_run, run), max(best_max, cur_max)
-                else:
-                    run, prev = 0, None
-            if best_run >= 2:
-                cong[str(a)] = "Critique" if best_max >= 90 else "Élevée"
+            runs = congestion_runs({hs: k for hs, (_, k) in hours.items()}, dt.timedelta(hours=1))
+            if runs:
+                cong[str(a)] = "Critique" if max(hours[hs][1] for run in runs for hs in run) >= 90 else "Élevée"
         out[ds] = {
             "hours_in_day": n_hours,
             "rows": rows,
@@ -1640,10 +1746,7 @@ def md_analyse_comptages(path, dates):
 def md_build_bikes(raw_dir, dates):
     counters = synthetic_bike_counters(random.Random(SEED * 10 + 2))   # the counters of the one-day tree
     real_prof = read_real_bike_profile()
-    base = dict(real_prof)
-    for hh, v in BIKE_FILL.items():
-        base.setdefault(hh, v)
-    swap = {7: 17, 8: 18, 9: 19, 17: 7, 18: 8, 19: 9}
+    base = bike_base_profile(real_prof)
     zero = [c["id_compteur"] for c in counters if c["scale"] == 0.0]
     gap_c, const_c, gap6_c, const11_c = counters[9], counters[2], counters[11], counters[13]
     last = dates[-1]
@@ -1673,8 +1776,7 @@ def md_build_bikes(raw_dir, dates):
                 recs.append(_bike_record(REAL_COUNTER, int(real_prof[lh] * factor + 0.5), stamp))
             key = 24 if lh == 0 else lh
             for c in counters:
-                v = base[swap.get(key, key) if c["reverse"] else key] * c["scale"] * factor * drng.uniform(0.85, 1.15)
-                v = int(v + 0.5)
+                v = counter_count(drng, c, base, key, factor)
                 if c is gap_c and hi in gap or c is gap6_c and hi in gap6:
                     continue
                 if c is const_c and hi in const:
@@ -1694,25 +1796,19 @@ def md_build_bikes(raw_dir, dates):
     for (fday, group) in sorted(folders):
         recs = folders[(fday, group)]
         day_rng(fday, 5 + int(group)).shuffle(recs)
-        for pi in range(0, len(recs), 100):
-            rel = "api/bikes/dt=%s/hour=%s/bikes_data_p%d.json" % (fday.isoformat(), group, pi // 100 + 1)
-            doc = {"total_count": len(recs), "results": recs[pi:pi + 100]}
-            write_bytes(os.path.join(raw_dir, rel), _dumps(doc).encode("utf-8"))
-            files.append(rel)
+        files.extend(write_bike_pages(raw_dir, fday.isoformat(), group, recs))
     return {"counters": 1 + len(counters), "by_day": design, "files": len(files)}
 
 
 def md_analyse_bikes(raw_dir, dates):
     """Independent read-back of every bike file: (counter, stamp) merged, hour-ending rule, failing rules."""
     seen = {}
-    for base_dir, dirs, files in sorted(os.walk(os.path.join(raw_dir, "api", "bikes"))):
-        dirs.sort()
-        for fn in sorted(files):
-            for r in json.load(open(os.path.join(base_dir, fn), encoding="utf-8"))["results"]:
-                seen.setdefault((r["id_compteur"], r["date"]), r)
+    for _, doc in read_bike_docs(raw_dir):
+        for r in doc["results"]:
+            seen.setdefault((r["id_compteur"], r["date"]), r)
     per_day = {}
     for (cid, stamp), r in seen.items():
-        start = parse_iso_offset(stamp).astimezone(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
+        start = hour_start_utc(parse_iso_offset(stamp))
         per_day.setdefault(paris_day_of_hour_start(start), {}).setdefault(cid, {})[start] = r["sum_counts"]
     out = {}
     for d in dates:
@@ -1725,14 +1821,7 @@ def md_analyse_bikes(raw_dir, dates):
             vals = [hours[h] for h in sorted(hours)]
             if all(v == 0 for v in vals):
                 reasons.append("comptages_nuls")
-            run, prev_h, prev_v = 0, None, None
-            longest = 0
-            for h in sorted(hours):
-                v = hours[h]
-                run = run + 1 if (v != 0 and v == prev_v and h - prev_h == dt.timedelta(hours=1)) else (1 if v != 0 else 0)
-                prev_h, prev_v = h, v
-                longest = max(longest, run)
-            if longest >= 12:
+            if longest_equal_run(hours, dt.timedelta(hours=1))[0] >= 12:
                 reasons.append("valeur_constante")
             if n_hours - len(hours) > 6:
                 reasons.append("heures_manquantes")
@@ -1748,6 +1837,8 @@ def md_analyse_bikes(raw_dir, dates):
 
 
 def md_weather_day(d, role):
+    """Day d as seen from the file of day D (`role`: obs for D-1, comb for D, fcst for D+1); its shape is
+    drawn from d alone, so a day has the same values in the three files that contain it."""
     r = day_rng(d, 3)
     base = r.uniform(1.5, 9.5)
     amp = r.uniform(1.8, 3.6)
@@ -1759,79 +1850,27 @@ def md_weather_day(d, role):
             rain[h] = round(r.uniform(0.2, 1.6), 1)
     wind = r.uniform(8.0, 29.0)
     cloud = r.uniform(35.0, 95.0)
-    hours = []
-    for hs in day_hour_starts(d):
-        h = paris_local(hs).hour
-        phase = math.cos((h - (tmin_h + 8)) / 24.0 * 2 * math.pi)
-        temp = round(base + amp * phase + r.uniform(-0.3, 0.3), 1)
-        ws = round(max(0.0, wind * (0.75 + 0.4 * math.sin((h - 4) / 24.0 * 2 * math.pi)) + r.uniform(-2, 2)), 1)
-        pr = rain.get(h, 0.0)
-        cc = max(0.0, min(100.0, round(cloud + r.uniform(-12, 8), 1)))
-        cond, icon = _conditions(pr, cc)
-        hum = round(min(100.0, 78 + 12 * (1 - phase) / 2 + (8 if pr else 0) + r.uniform(-3, 3)), 1)
-        hours.append({
-            "datetime": "%02d:00:00" % h, "datetimeEpoch": epoch(hs),
-            "temp": temp, "feelslike": round(temp - 0.12 * ws, 1), "humidity": hum,
-            "precip": pr, "precipprob": 100.0 if pr else 0.0, "preciptype": ["rain"] if pr else None, "snow": 0.0,
-            "windgust": round(ws * 1.6, 1), "windspeed": ws, "winddir": round(200 + r.uniform(-40, 40), 1),
-            "pressure": round(1016 - (6 if rain else 0) + r.uniform(-1, 1), 1),
-            "cloudcover": cc, "visibility": 10.0 if not pr else 6.5,
-            "conditions": cond, "icon": icon, "source": role,
-        })
-    n = float(len(hours))
-    temps = [x["temp"] for x in hours]
-    precip = round(sum(x["precip"] for x in hours), 1)
-    cc = round(sum(x["cloudcover"] for x in hours) / n, 1)
-    cond, icon = _conditions(precip, cc)
-    return {
-        "datetime": d.isoformat(), "datetimeEpoch": epoch(local_midnight_utc(d)),
-        "tempmax": max(temps), "tempmin": min(temps), "temp": round(sum(temps) / n, 1),
-        "feelslike": round(sum(x["feelslike"] for x in hours) / n, 1),
-        "humidity": round(sum(x["humidity"] for x in hours) / n, 1),
-        "precip": precip, "precipprob": 100.0 if precip else 0.0,
-        "precipcover": round(100.0 * sum(1 for x in hours if x["precip"]) / n, 2),
-        "preciptype": ["rain"] if precip else None, "snow": 0.0,
-        "windgust": max(x["windgust"] for x in hours), "windspeed": max(x["windspeed"] for x in hours),
-        "winddir": round(sum(x["winddir"] for x in hours) / n, 1),
-        "pressure": round(sum(x["pressure"] for x in hours) / n, 1),
-        "cloudcover": cc, "visibility": round(sum(x["visibility"] for x in hours) / n, 1),
-        "sunrise": "08:%02d:41" % max(0, min(59, 19 - 2 * (d - DAY).days // 3)),
-        "sunset": "17:%02d:12" % max(0, min(59, 40 + 2 * (d - DAY).days // 3)),
-        "conditions": cond,
-        "description": ("Rain during the day." if precip else "No rain expected.") if role == "fcst" else
-                       ("Rain during the day." if precip else "Dry throughout the day."),
-        "icon": icon, "source": role, "hours": hours,
-    }
+    off = 2 * (d - DAY).days // 3    # sunrise and sunset drift by about 2 minutes every 3 days
+    if role == "fcst":
+        describe = lambda precip: "Rain during the day." if precip else "No rain expected."   # noqa: E731
+    else:
+        describe = lambda precip: "Rain during the day." if precip else "Dry throughout the day."   # noqa: E731
+    return weather_day(r, d, (base, amp, tmin_h, rain, wind, cloud), role,
+                       "08:%02d:41" % max(0, min(59, 19 - off)), "17:%02d:12" % max(0, min(59, 40 + off)),
+                       describe)
 
 
 def md_build_weather(raw_dir, dates):
-    files = []
     one = dt.timedelta(days=1)
-    for d in dates:
-        days = [md_weather_day(d - one, "obs"), md_weather_day(d, "comb"), md_weather_day(d + one, "fcst")]
-        cur = dict(days[1]["hours"][min(6, len(days[1]["hours"]) - 1)])
-        cc = {k: cur[k] for k in ("datetime", "datetimeEpoch", "temp", "feelslike", "humidity", "precip", "windgust",
-                                  "windspeed", "winddir", "pressure", "cloudcover", "visibility", "conditions", "icon")}
-        cc["source"] = "obs"
-        doc = {
-            "queryCost": 1, "latitude": 48.8566, "longitude": 2.3522,
-            "resolvedAddress": "Paris, Île-de-France, France", "address": "Paris",
-            "timezone": "Europe/Paris", "tzoffset": float(paris_offset(local_midnight_utc(d) + dt.timedelta(hours=12))),
-            "description": "Changeable weather over the coming days.",
-            "days": days, "currentConditions": cc,
-        }
-        rel = "api/weather/dt=%s/hour=06/visualcrossing.json" % d.isoformat()
-        write_bytes(os.path.join(raw_dir, rel), _dumps(doc).encode("utf-8"))
-        files.append(rel)
-    return files
+    return [write_weather_file(raw_dir, d, [md_weather_day(d - one, "obs"), md_weather_day(d, "comb"),
+                                            md_weather_day(d + one, "fcst")],
+                               "Changeable weather over the coming days.")
+            for d in dates]
 
 
 def md_build_velib(raw_dir, dates, n_stations):
-    info_bytes = open(real(SRC_VELIB_INFO), "rb").read()
-    status_bytes = open(real(SRC_VELIB_STATUS), "rb").read()
-    info, orig = json.loads(info_bytes), json.loads(status_bytes)
-    assert json.dumps(orig, separators=(",", ":")).encode() == status_bytes
-    assert json.dumps(info, separators=(",", ":"), ensure_ascii=False).encode("utf-8") == info_bytes
+    _, info = read_gbfs(SRC_VELIB_INFO)
+    _, orig = read_gbfs(SRC_VELIB_STATUS)
     info_codes = {s["stationCode"] for s in info["data"]["stations"]}
     keep = [s["stationCode"] for s in orig["data"]["stations"] if s["stationCode"] in info_codes][:n_stations]
     if len(keep) < n_stations or n_stations < 1:
@@ -1845,16 +1884,14 @@ def md_build_velib(raw_dir, dates, n_stations):
         drng = day_rng(d, 4)
         state = json.loads(json.dumps(orig_sub))
         for k, (folder, hh) in enumerate(MD_VELIB_TIMES):
-            wall = dt.datetime.combine(d, dt.time(hh))
-            inst = epoch(wall - dt.timedelta(hours=paris_offset(wall - dt.timedelta(hours=1))))
+            inst = paris_wall_epoch(d, hh)
             base = "api/velib/dt=%s/hour=%s" % (d.isoformat(), folder)
             if k == 0:
                 # the same information snapshot (first day, first hour) in every day: hard links
                 rel = base + "/station_information.json"
                 if not files:
                     doc = {"lastUpdatedOther": inst, "ttl": info["ttl"], "data": {"stations": info_sub}}
-                    write_bytes(os.path.join(raw_dir, rel),
-                                json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+                    write_bytes(os.path.join(raw_dir, rel), gbfs_bytes(doc))
                 else:
                     link_or_copy(os.path.join(raw_dir, files[0]), os.path.join(raw_dir, rel))
                 files.append(rel)
@@ -1862,31 +1899,12 @@ def md_build_velib(raw_dir, dates, n_stations):
             for cur, o in zip(state, orig_sub):
                 s = json.loads(json.dumps(o))
                 s["last_reported"] = o["last_reported"] + (inst - L0)
-                if (o["is_installed"], o["is_renting"], o["is_returning"]) == (1, 1, 1):
-                    mech = cur["num_bikes_available_types"][0]["mechanical"]
-                    ebike = cur["num_bikes_available_types"][1]["ebike"]
-                    slots = o["num_bikes_available"] + o["num_docks_available"]
-                    u = drng.random()
-                    if u < 0.03:
-                        mech, ebike = 0, 0
-                    elif u < 0.05:
-                        mech += slots - mech - ebike
-                    elif u < 0.7:
-                        mech = max(0, mech + drng.randint(-3, 3))
-                        ebike = max(0, ebike + drng.randint(-2, 2))
-                    while mech + ebike > slots:
-                        if mech >= ebike and mech > 0:
-                            mech -= 1
-                        else:
-                            ebike -= 1
-                    s["num_bikes_available_types"] = [{"mechanical": mech}, {"ebike": ebike}]
-                    s["num_bikes_available"] = s["numBikesAvailable"] = mech + ebike
-                    s["num_docks_available"] = s["numDocksAvailable"] = slots - mech - ebike
+                step_station(drng, s, cur, o, MD_VELIB_ODDS)
                 snap.append(s)
             state = snap
             doc = {"lastUpdatedOther": inst, "ttl": orig["ttl"], "data": {"stations": snap}}
             rel = base + "/station_status.json"
-            write_bytes(os.path.join(raw_dir, rel), json.dumps(doc, separators=(",", ":")).encode("utf-8"))
+            write_bytes(os.path.join(raw_dir, rel), gbfs_bytes(doc))
             files.append(rel)
     return files
 
@@ -1909,9 +1927,7 @@ def md_analyse_velib(raw_dir, dates):
 
 
 def md_chantiers_active(path, dates):
-    text = open(path, "rb").read().decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
-    h, rows = rows[0], rows[1:]
+    _, h, rows = read_chantiers(path)
     i_id, i_deb, i_fin = h.index("Identifiant"), h.index("Date de début"), h.index("Date de fin")
     works = {}
     for r in rows:
@@ -1923,50 +1939,17 @@ def md_chantiers_active(path, dates):
 
 def md_traffic_active(raw_dir, rel_d, dates):
     dis = json.load(open(os.path.join(raw_dir, rel_d), encoding="utf-8"))
-    out = {}
-    for d in dates:
-        d0 = dt.datetime.combine(d, dt.time(0))
-        d1 = dt.datetime.combine(d, dt.time(23, 59, 59))
-        out[d.isoformat()] = sum(1 for x in dis if any(_compact(p["begin"]) <= d1 and _compact(p["end"]) >= d0
-                                                       for p in x["applicationPeriods"]))
-    return out
-
-
-def tree_bytes(top):
-    """(sum of file sizes, bytes on disk counting each hard-linked file once)."""
-    apparent, disk, seen = 0, 0, set()
-    for base_dir, _, fs in os.walk(top):
-        for fn in fs:
-            st = os.stat(os.path.join(base_dir, fn))
-            apparent += st.st_size
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                disk += st.st_size
-    return apparent, disk
+    return {d.isoformat(): sum(1 for x in dis if disruption_active_on(x, d)) for d in dates}
 
 
 def build_multi_day(out, start, n_days, n_arcs, n_velib):
     if n_days < 1:
         raise SystemExit("--days must be at least 1")
     dates = [start + dt.timedelta(days=i) for i in range(n_days)]
-    raw = os.path.join(out, "raw")
-    if os.path.isdir(raw):
-        shutil.rmtree(raw)
-    os.makedirs(raw)
+    raw = start_raw_tree(out)
     ref_arcs, ref_ids, _ = load_referentiel()
-    copy_real(SRC_REFERENTIEL, os.path.join(raw, "batch", "referentiel-comptages-routiers.csv"))
-    copy_real(SRC_CHANTIERS, os.path.join(raw, "batch", "chantiers-perturbants.csv"))
-    traffic = {}
-    for i, d in enumerate(dates):
-        tdir = "api/traffic/dt=%s/hour=08" % d.isoformat()
-        for src in (SRC_PRIM_DISRUPTIONS, SRC_PRIM_LINES):
-            rel = "%s/%s" % (tdir, os.path.basename(src))
-            if i == 0:
-                copy_real(src, os.path.join(raw, rel))
-            else:
-                link_or_copy(os.path.join(raw, traffic[src]), os.path.join(raw, rel))
-            traffic.setdefault(src, rel)
-    comptages_path = os.path.join(raw, "batch", "comptages-routiers-permanents.csv")
+    traffic = place_traffic(raw, dates)
+    comptages_path = os.path.join(raw, BATCH_COMPTAGES)
     design = {"comptages": md_build_comptages(comptages_path, ref_arcs, ref_ids, dates, n_arcs)}
     design["bikes"] = md_build_bikes(raw, dates)
     md_build_weather(raw, dates)
@@ -1975,20 +1958,20 @@ def build_multi_day(out, start, n_days, n_arcs, n_velib):
     # ---- independent read-back
     c_facts, c_days = md_analyse_comptages(comptages_path, dates)
     b_days = md_analyse_bikes(raw, dates)
-    ch_days = md_chantiers_active(os.path.join(raw, "batch", "chantiers-perturbants.csv"), dates)
+    ch_days = md_chantiers_active(os.path.join(raw, BATCH_CHANTIERS), dates)
     tr_days = md_traffic_active(raw, traffic[SRC_PRIM_DISRUPTIONS], dates)
     v_days = md_analyse_velib(raw, dates)
     by_day = {}
     for d in dates:
         ds = d.isoformat()
-        wdoc = json.load(open(os.path.join(raw, "api/weather/dt=%s/hour=06/visualcrossing.json" % ds), encoding="utf-8"))
+        wdoc = json.load(open(os.path.join(raw, weather_rel(d)), encoding="utf-8"))
         w = [x for x in wdoc["days"] if x["datetime"] == ds][0]
         by_day[ds] = {
             "comptages": c_days[ds],
             "bikes": b_days[ds],
             "chantiers_active": ch_days[ds],
             "traffic_active_disruptions": tr_days[ds],
-            "weather": {k: w[k] for k in ("temp", "tempmin", "tempmax", "precip", "windspeed", "conditions")},
+            "weather": {k: w[k] for k in WEATHER_FACTS},
             "velib": v_days[ds],
         }
         # the read-back must find what was designed
@@ -2022,9 +2005,7 @@ def build_multi_day(out, start, n_days, n_arcs, n_velib):
         "by_day": by_day,
         "design": design,
     }
-    with open(os.path.join(out, "expected.json"), "w", encoding="utf-8", newline="\n") as f:
-        json.dump(exp, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+    write_expected_json(os.path.join(out, "expected.json"), exp)
     apparent, disk = tree_bytes(raw)
     if disk >= MD_MAX_TREE_BYTES:
         print("warning: raw tree is %d bytes on disk, over the %d target" % (disk, MD_MAX_TREE_BYTES), file=sys.stderr)
@@ -2050,21 +2031,12 @@ def main(argv=None):
         return build_multi_day(out, args.start, args.days, args.arcs, args.velib_stations)
     if any(a.split("=")[0] in ("--days", "--arcs", "--velib-stations") for a in (argv if argv is not None else sys.argv[1:])):
         ap.error("--days, --arcs and --velib-stations need --start")
-    raw = os.path.join(out, "raw")
-    if os.path.isdir(raw):
-        shutil.rmtree(raw)
-    os.makedirs(raw)
-
+    raw = start_raw_tree(out)
     ref_arcs, ref_ids, _ = load_referentiel()
-    copy_real(SRC_REFERENTIEL, os.path.join(raw, "batch", "referentiel-comptages-routiers.csv"))
-    copy_real(SRC_CHANTIERS, os.path.join(raw, "batch", "chantiers-perturbants.csv"))
-    tdir = "api/traffic/dt=%s/hour=08" % DAY_S
-    rel_d = "%s/%s" % (tdir, os.path.basename(SRC_PRIM_DISRUPTIONS))
-    rel_l = "%s/%s" % (tdir, os.path.basename(SRC_PRIM_LINES))
-    copy_real(SRC_PRIM_DISRUPTIONS, os.path.join(raw, rel_d))
-    copy_real(SRC_PRIM_LINES, os.path.join(raw, rel_l))
+    traffic = place_traffic(raw, [DAY])
+    rel_d, rel_l = traffic[SRC_PRIM_DISRUPTIONS], traffic[SRC_PRIM_LINES]
 
-    comptages_path = os.path.join(raw, "batch", "comptages-routiers-permanents.csv")
+    comptages_path = os.path.join(raw, BATCH_COMPTAGES)
     design = {"comptages": build_comptages(comptages_path, ref_arcs, ref_ids)}
     design["bikes"] = build_bikes(raw)
     weather_rel = build_weather(raw)
@@ -2080,8 +2052,8 @@ def main(argv=None):
         "date": DAY_S,
         "timezone": "Europe/Paris",
         "comptages": c_facts,
-        "referentiel": analyse_referentiel(os.path.join(raw, "batch", "referentiel-comptages-routiers.csv")),
-        "chantiers": analyse_chantiers(os.path.join(raw, "batch", "chantiers-perturbants.csv")),
+        "referentiel": analyse_referentiel(os.path.join(raw, BATCH_REFERENTIEL)),
+        "chantiers": analyse_chantiers(os.path.join(raw, BATCH_CHANTIERS)),
         "traffic": analyse_traffic(raw, rel_d, rel_l),
         "bikes": analyse_bikes(raw),
         "weather": analyse_weather(raw, weather_rel),
@@ -2110,16 +2082,11 @@ def main(argv=None):
     assert wd["day"]["categories_by_spec_thresholds_on_daily_values"] == ["Froid"]
     assert wd["2025-02-03"]["precip"] >= 5 and wd["2025-02-05"]["windspeed"] >= 30
 
-    with open(os.path.join(out, "expected.json"), "w", encoding="utf-8", newline="\n") as f:
-        json.dump(exp, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+    write_expected_json(os.path.join(out, "expected.json"), exp)
     write_expected_md(os.path.join(out, "EXPECTED.md"), exp, design)
     write_provenance_md(os.path.join(out, "PROVENANCE.md"), out, design)
 
-    total = 0
-    for base, _, fs in os.walk(out):
-        for fn in fs:
-            total += os.path.getsize(os.path.join(base, fn))
+    total = tree_bytes(out)[0]
     if total >= MAX_TREE_BYTES:
         raise SystemExit("sample tree is %d bytes, over the %d budget" % (total, MAX_TREE_BYTES))
     print("data/sample: %d bytes" % total)
