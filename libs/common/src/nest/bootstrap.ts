@@ -56,16 +56,19 @@ export async function bootstrapWorker(service: string, makeModule: (config: AppC
  * SIGTERM/SIGINT → `app.close()`, which runs every shutdown hook (BullMQ workers stop taking jobs
  * and wait for the active ones, then queues and connections close), then exit 0. Nest's own
  * `enableShutdownHooks` runs the same hooks but re-raises the signal, so a clean drain would end
- * as "killed by SIGTERM" (exit 143 in containers); a second signal forces the exit.
+ * as "killed by SIGTERM" (exit 143 in containers); a second signal (2 s or more later) forces the exit.
  */
 export function installGracefulShutdown(app: INestApplicationContext, log: Logger): void {
-  let closing = false;
+  let closingSince = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (closing) {
+    if (closingSince) {
+      // Ctrl-C reaches every process of the terminal's group and `npm start` forwards SIGTERM
+      // too: a repeat within 2 s is that echo, not a request to hurry.
+      if (Date.now() - closingSince < 2000) return;
       log.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(1);
     }
-    closing = true;
+    closingSince = Date.now();
     log.info({ signal }, 'shutting down: finishing active jobs');
     app.close().then(
       () => {
