@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bikesHandler, createBikesHandler, type BikesPartial } from '../src/sources/bikes';
 import type { BikesMetrics } from '../src/shared/metrics-types';
-import { InputFormatError, mergeQuality, type FileRef } from '../src/shared/model';
+import { InputFormatError, mergeQuality } from '../src/shared/model';
+import { testFileRef } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const REAL_CSV = path.join(ROOT, 'test/fixtures/real/comptage-velo/pybike_comptage-velo-donnees-compteurs_counter100003096_2021-09-01.csv');
@@ -16,9 +17,7 @@ const EXPORT = path.join(ROOT, 'test/fixtures/built/bikes/comptage-velo_exports-
 const COUNTER = '100003096-353242251';
 const DAY = '2021-09-01';
 
-function fileRef(relPath: string, size: number): FileRef {
-  return { source: 'bikes', relPath, size, version: `${size}-1`, fileKey: relPath.replace(/[^\w.-]/g, '_') };
-}
+const fileRef = (relPath: string, size: number) => testFileRef('bikes', relPath, size);
 
 function chunk(relPath: string, content: Buffer | string, start = 0, header?: string) {
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;

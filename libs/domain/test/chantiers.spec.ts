@@ -1,18 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ARRONDISSEMENTS_FILE, arrondissementOf, HORS_PARIS, polygonAreaM2 } from '../src/geo/geo';
-import { ANY_DAY, FileRef, InputFormatError } from '../src/shared/model';
+import { ANY_DAY, InputFormatError } from '../src/shared/model';
 import { addDays } from '../src/shared/time';
 import { chantiersHandler, ChantiersPartial } from '../src/sources/chantiers';
+import { testFileRef } from './helpers';
 
 const REAL = path.resolve(__dirname, '../../../test/fixtures/real/chantiers-perturbants');
 const SNAP_2023 = 'ameya1337_chantiers-perturbants_snapshot-2023.csv';
 const SNAP_2024 = 'dorabijvoet_chantiers-perturbants_snapshot-2024-10.csv';
 const SNAP_2025 = 'lexparmap_chantiers-perturbants_snapshot-2025.csv';
 
-function fileRef(relPath: string, size: number): FileRef {
-  return { source: 'chantiers', relPath, size, version: `${size}-0`, fileKey: relPath.replace(/[^A-Za-z0-9]/g, '_') };
-}
+const fileRef = (relPath: string, size: number) => testFileRef('chantiers', relPath, size);
 
 function run(bytes: Buffer, relPath = 'batch/chantiers.csv') {
   return chantiersHandler.processChunk({ file: fileRef(relPath, bytes.length), range: { index: 0, start: 0, end: bytes.length }, bytes });

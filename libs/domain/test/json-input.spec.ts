@@ -1,17 +1,9 @@
 import { InputFormatError } from '../src/shared/model';
 import { readJsonDocuments } from '../src/sources/json-input';
+import { formatError } from './helpers';
 
 const buf = (s: string) => Buffer.from(s, 'utf8');
 
-function formatError(fn: () => unknown): InputFormatError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputFormatError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputFormatError');
-}
 
 describe('readJsonDocuments', () => {
   it('reads one JSON document (pretty-printed, several lines) as one document', () => {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ANY_DAY, FileRef, InputFormatError } from '../src/shared/model';
+import { ANY_DAY } from '../src/shared/model';
 import { trafficHandler, TrafficPartial } from '../src/sources/traffic';
+import { formatError, testFileRef } from './helpers';
 
 const REAL = path.resolve(__dirname, '../../../test/fixtures/real/idfm-disruptions');
 const BUILT = path.resolve(__dirname, '../../../test/fixtures/built/traffic');
@@ -11,9 +12,7 @@ const PGRIMAUD = 'pgrimaud_api-ratp-v4_traffic_readme-example_2019-06-02.json';
 const NAVITIA = 'navitia_disruptions_handmade_2025-02-04.json';
 const DAY = '2025-02-04';
 
-function fileRef(relPath: string, size: number): FileRef {
-  return { source: 'traffic', relPath, size, version: `${size}-0`, fileKey: relPath.replace(/[^A-Za-z0-9]/g, '_') };
-}
+const fileRef = (relPath: string, size: number) => testFileRef('traffic', relPath, size);
 
 function run(bytes: Buffer, relPath: string) {
   return trafficHandler.processChunk({ file: fileRef(relPath, bytes.length), range: { index: 0, start: 0, end: bytes.length }, bytes });
@@ -22,15 +21,6 @@ function run(bytes: Buffer, relPath: string) {
 const realBytes = (name: string) => fs.readFileSync(path.join(REAL, name));
 const partialOf = (bytes: Buffer, name: string): TrafficPartial => run(bytes, name).partials[ANY_DAY];
 
-function formatError(fn: () => unknown): InputFormatError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputFormatError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputFormatError');
-}
 
 // ───────── independent expectations from the raw JSON, with plain code ─────────
 // February has no DST change, so on 2025-02-04 compact local strings compare like instants.

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FileRef, InputFormatError } from '../src/shared/model';
+import { InputFormatError } from '../src/shared/model';
 import { weatherHandler, weatherImpact, WeatherPartial, wmoConditions } from '../src/sources/weather';
+import { formatError, testFileRef } from './helpers';
 
 const REAL = path.resolve(__dirname, '../../../test/fixtures/real/weather');
 const BUILT = path.resolve(__dirname, '../../../test/fixtures/built/weather');
@@ -12,9 +13,7 @@ const REAL_HOURLY = 'dorabijvoet_open-meteo_hourly_48.82N2.29E_2024-07-18_to_202
 const REAL_DAILY = 'dorabijvoet_open-meteo_daily_48.82N2.29E_2024-07-18_to_2024-08-07.csv';
 const REAL_GMT = 'binn1908_open-meteo_hourly_48.82N2.29E_GMT_2024-01-01_to_2024-01-03_first72rows.csv';
 
-function fileRef(relPath: string, size: number): FileRef {
-  return { source: 'weather', relPath, size, version: `${size}-0`, fileKey: relPath.replace(/[^A-Za-z0-9]/g, '_') };
-}
+const fileRef = (relPath: string, size: number) => testFileRef('weather', relPath, size);
 
 function run(bytes: Buffer, relPath: string) {
   return weatherHandler.processChunk({ file: fileRef(relPath, bytes.length), range: { index: 0, start: 0, end: bytes.length }, bytes });
@@ -28,15 +27,6 @@ function partialsFor(day: string, ...outs: { partials: Record<string, WeatherPar
   return outs.map((o) => o.partials[day]).filter((p): p is WeatherPartial => !!p);
 }
 
-function formatError(fn: () => unknown): InputFormatError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputFormatError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputFormatError');
-}
 
 /** The real CSV exports, read with plain string splitting. */
 function readCsv(name: string, skip = 0): { header: string[]; rows: string[][] } {
