@@ -5,7 +5,7 @@
 import { arrondissementOf, HORS_PARIS, legacyZoneFallback } from '../src/geo/geo';
 import type { ReferentielArc } from '../src/shared/metrics-types';
 import { FileRef } from '../src/shared/model';
-import { ComptagesPartial, comptagesHandler, createComptagesHandler, normalizeEtatTrafic } from '../src/sources/comptages';
+import { comptagesHandler, createComptagesHandler, decodeComptagesPartial, encodeComptagesPartial, normalizeEtatTrafic, PartialBuilder } from '../src/sources/comptages';
 
 const D = '2024-01-15';
 const HEADER =
@@ -228,7 +228,7 @@ describe('comptages rules on a hand-built day', () => {
   });
 
   it('a day with no arcs gives zeros, nulls and a full empty profile', () => {
-    const r = comptagesHandler.finalizeDay('2024-03-31', [{ arcs: {} } as ComptagesPartial], {});
+    const r = comptagesHandler.finalizeDay('2024-03-31', [decodeComptagesPartial(encodeComptagesPartial(new PartialBuilder('2024-03-31', 0).build()))], {});
     expect(r.metrics.metrics).toEqual([]);
     expect(r.metrics.global_metrics).toMatchObject({ total_vehicules_jour: 0, moyenne_debit_par_troncon: 0, taux_occupation_moyen: null, taux_disponibilite_capteurs: 0, heures_dans_la_journee: 23 });
     expect(r.metrics.global_metrics.profil_horaire).toHaveLength(23);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ChunkSummary, JobData, ProcessChunk } from '@cityflow/contracts';
 import { LOGGER, Logger, STORE, Store } from '@cityflow/common';
-import { handlerFor, readFileRange, resolveInside } from '@cityflow/domain';
+import { ChunkOutput, encodePartial, handlerFor, readFileRange, resolveInside, scanFileRange } from '@cityflow/domain';
 
 @Injectable()
 export class ProcessorService {
@@ -21,11 +21,21 @@ export class ProcessorService {
     if (done) return { ...done, cached: true };
 
     const abs = resolveInside(data.rawDir, data.file.relPath);
-    const bytes = await readFileRange(abs, data.range.start, data.range.end, data.file.version, data.file.relPath);
+    const handler = handlerFor(data.file.source);
     const started = Date.now();
-    const out = handlerFor(data.file.source).processChunk({ file: data.file, range: data.range, bytes, header: data.header });
+    let out: ChunkOutput;
+    if (handler.createScanner) {
+      // Block by block: memory stays at one block however large the range (a whole file up to
+      // MAX_FILE_SIZE_MB comes as one range).
+      const scanner = handler.createScanner({ file: data.file, range: data.range, header: data.header });
+      await scanFileRange(abs, data.range, data.file.version, data.file.relPath, scanner);
+      out = scanner.finish();
+    } else {
+      const bytes = await readFileRange(abs, data.range.start, data.range.end, data.file.version, data.file.relPath);
+      out = handler.processChunk({ file: data.file, range: data.range, bytes, header: data.header });
+    }
     const days = Object.keys(out.partials).sort();
-    for (const day of days) await this.store.putPartial(key, day, out.partials[day]);
+    for (const day of days) await this.store.putPartial(key, day, encodePartial(handler, out.partials[day]));
     const summary: ChunkSummary = {
       fileKey: data.file.fileKey,
       source: data.file.source,

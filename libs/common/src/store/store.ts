@@ -33,9 +33,9 @@ export interface Store {
   getReportCsv(day: string): Promise<string | null>;
   listReportDates(): Promise<string[]>;
 
-  /** Partial aggregate of one chunk for one day (`*` for snapshots). */
-  putPartial(key: ChunkKey, day: string, data: unknown): Promise<void>;
-  getPartial<T = unknown>(key: ChunkKey, day: string): Promise<T | null>;
+  /** Partial aggregate of one chunk for one day (`*` for snapshots), as the source handler encoded it. */
+  putPartial(key: ChunkKey, day: string, bytes: Buffer): Promise<void>;
+  getPartial(key: ChunkKey, day: string): Promise<Buffer | null>;
   /** Summary of a finished chunk, written after its partials: its presence means "done". */
   putChunkSummary(key: ChunkKey, summary: unknown): Promise<void>;
   getChunkSummary<T = unknown>(key: ChunkKey): Promise<T | null>;

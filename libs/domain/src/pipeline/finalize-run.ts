@@ -8,6 +8,7 @@ import { ANY_DAY, emptyQuality, mergeQuality, QualityCounts, reject, SourceName,
 import type { MetricsByType, ReferentielMetrics } from '../shared/metrics-types';
 import { addDays } from '../shared/time';
 import { BACKFILL_SOURCES, handlerFor } from '../sources/registry';
+import { decodePartial } from '../sources/source-handler';
 import { assertValidReport, buildDailyReport, DailyReport, ReportFileEntry, reportToCsv } from '../report';
 
 export interface ChunkRef {
@@ -29,7 +30,7 @@ export interface RunFile {
 }
 
 export interface FinalizeStore {
-  getPartial<T = unknown>(key: { source: string; fileKey: string; chunkIndex: number }, day: string): Promise<T | null>;
+  getPartial(key: { source: string; fileKey: string; chunkIndex: number }, day: string): Promise<Buffer | null>;
   getMetrics<T = unknown>(type: string, day: string): Promise<T | null>;
   putMetrics(type: string, day: string, doc: unknown): Promise<void>;
 }
@@ -98,8 +99,8 @@ export async function finalizeRun(
       for (const c of own) {
         for (const key of [day, ANY_DAY]) {
           if (!c.days.includes(key)) continue;
-          const p = await store.getPartial({ source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, key);
-          if (p !== null) partials.push(p);
+          const bytes = await store.getPartial({ source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, key);
+          if (bytes !== null) partials.push(decodePartial(handler, bytes));
         }
       }
       if (!partials.length) {

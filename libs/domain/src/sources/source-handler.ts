@@ -10,6 +10,16 @@ export interface ChunkInput {
   header?: string;
 }
 
+/**
+ * A chunk fed in blocks, for sources whose ranges can be large (memory stays at one block).
+ * `push` scans the complete records at the start of `buf` and returns the bytes it used; the
+ * caller passes the rest again with the next bytes. `final` marks the range's last bytes.
+ */
+export interface ChunkScanner<P = unknown> {
+  push(buf: Buffer, final: boolean): number;
+  finish(): ChunkOutput<P>;
+}
+
 export interface FinalizeContext {
   /** Arc geography from the référentiel partials of the same run, when any. */
   referentiel?: Record<string, ReferentielArc>;
@@ -33,5 +43,19 @@ export interface SourceHandler<P = unknown, M = unknown> {
   /** Whether large files of this source may be split into byte ranges (CSV without multi-line records). */
   readonly splittable: boolean;
   processChunk(input: ChunkInput): ChunkOutput<P>;
+  /** Block-by-block form of `processChunk` (same result), when the source has one. */
+  createScanner?(input: Omit<ChunkInput, 'bytes'>): ChunkScanner<P>;
+  /** Partials as stored bytes; plain JSON when absent (see `encodePartial`). */
+  encodePartial?(partial: P): Buffer;
+  decodePartial?(bytes: Buffer): P;
   finalizeDay(day: string, partials: P[], ctx: FinalizeContext): DayResult<M>;
+}
+
+/** A partial as the bytes a store keeps: the handler's own format, or UTF-8 JSON. */
+export function encodePartial<P>(handler: SourceHandler<P>, partial: P): Buffer {
+  return handler.encodePartial ? handler.encodePartial(partial) : Buffer.from(JSON.stringify(partial), 'utf8');
+}
+
+export function decodePartial<P>(handler: SourceHandler<P>, bytes: Buffer): P {
+  return handler.decodePartial ? handler.decodePartial(bytes) : (JSON.parse(bytes.toString('utf8')) as P);
 }

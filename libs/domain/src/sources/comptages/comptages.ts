@@ -9,7 +9,8 @@ import type { ComptagesMetrics } from '../../shared/metrics-types';
 import type { SourceHandler } from '../source-handler';
 import { ComptagesThresholds, DEFAULT_COMPTAGES_THRESHOLDS } from './constants';
 import { finalizeComptagesDay } from './metrics';
-import { ComptagesPartial, processComptagesChunk } from './parse';
+import { ComptagesChunkScanner, processComptagesChunk } from './parse';
+import { ComptagesPartial, decodeComptagesPartial, encodeComptagesPartial } from './partial';
 
 /** A comptages handler with its own thresholds (defaults: SPEC §4). */
 export function createComptagesHandler(thresholds: Partial<ComptagesThresholds> = {}): SourceHandler<ComptagesPartial, ComptagesMetrics> {
@@ -18,6 +19,9 @@ export function createComptagesHandler(thresholds: Partial<ComptagesThresholds> 
     source: 'comptages',
     splittable: true,
     processChunk: processComptagesChunk,
+    createScanner: (input) => new ComptagesChunkScanner(input),
+    encodePartial: encodeComptagesPartial,
+    decodePartial: decodeComptagesPartial,
     finalizeDay: (day, partials, ctx) => finalizeComptagesDay(day, partials, ctx, t),
   };
 }

@@ -32,13 +32,30 @@ import {
   TOP_ARCS_PER_ZONE,
   TOP_ZONES,
 } from './constants';
-import type { ComptagesPartial, HourTuple } from './parse';
+import type { ComptagesPartial } from './partial';
+
+/** Hour slots per arc in a merged day (a Paris day has 23, 24 or 25 hours). */
+const SLOTS = 25;
 
 interface MergedArc {
   id: string;
   libelle: string;
   geo: string | null;
-  hours: HourTuple[];
+  /** First slot of the arc in the day's columns: hour h of the arc is slot `base + h`. */
+  base: number;
+}
+
+/**
+ * One Paris day, merged: per arc, one slot per hour of the day. `present[s]` is 1 when the hour
+ * was measured; débit / taux are NaN when the cell was empty.
+ */
+export interface MergedDay {
+  arcs: MergedArc[];
+  present: Uint8Array;
+  debit: Float64Array;
+  taux: Float64Array;
+  etat: Uint8Array;
+  quality: QualityCounts;
 }
 
 // Peak hours and period bounds are whole hours shared by many arcs: memoise their ISO text.
@@ -53,37 +70,61 @@ function toParisIso(instantMs: number): string {
   return s;
 }
 
-/** Merge partials in order; the first (arc, hourStart) wins, later ones are counted `duplicate_hour`. */
-export function mergeComptagesPartials(partials: ComptagesPartial[]): { arcs: MergedArc[]; quality: QualityCounts } {
-  const byId = new Map<string, { arc: MergedArc; seen: Set<number> }>();
+/**
+ * Merge a day's partials in the order given (file, chunk); the first row of an (arc, hour) wins,
+ * later ones are counted `duplicate_hour`. Arc label and point: the first non-empty in that order.
+ * Arcs come out in numeric id order.
+ */
+export function mergeComptagesPartials(partials: ComptagesPartial[]): MergedDay {
   const quality = emptyQuality();
+  const slotOf = new Map<string, number>();
+  const arcs: MergedArc[] = [];
+  // Arcs first (their slots), then the rows.
+  const maps: Int32Array[] = [];
   for (const p of partials) {
-    if (!p || !p.arcs) continue;
-    for (const id of Object.keys(p.arcs)) {
-      const src = p.arcs[id];
-      let entry = byId.get(id);
-      if (!entry) {
-        entry = { arc: { id, libelle: src.libelle, geo: src.geo_point_2d ?? null, hours: [] }, seen: new Set() };
-        byId.set(id, entry);
+    const map = new Int32Array(p.arcs.length);
+    p.arcs.forEach((src, i) => {
+      let k = slotOf.get(src.id);
+      if (k === undefined) {
+        k = arcs.length;
+        arcs.push({ id: src.id, libelle: src.libelle, geo: src.geo_point_2d ?? null, base: 0 });
+        slotOf.set(src.id, k);
       } else {
-        if (entry.arc.geo === null && src.geo_point_2d) entry.arc.geo = src.geo_point_2d;
-        if (entry.arc.libelle === '' && src.libelle) entry.arc.libelle = src.libelle;
+        const arc = arcs[k];
+        if (arc.geo === null && src.geo_point_2d) arc.geo = src.geo_point_2d;
+        if (arc.libelle === '' && src.libelle) arc.libelle = src.libelle;
       }
-      for (const h of src.hours) {
-        if (entry.seen.has(h[0])) {
-          quality.records++;
-          quality.rejected.duplicate_hour = (quality.rejected.duplicate_hour ?? 0) + 1;
-          continue;
-        }
-        entry.seen.add(h[0]);
-        entry.arc.hours.push(h);
-      }
-    }
+      map[i] = k;
+    });
+    maps.push(map);
   }
-  const arcs = [...byId.values()].map((e) => e.arc);
-  arcs.sort((a, b) => Number(a.id) - Number(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  for (const a of arcs) a.hours.sort((x, y) => x[0] - y[0]);
-  return { arcs, quality };
+  // Numeric id order fixes every later sum's order; `base` follows it.
+  const order = arcs.map((_, k) => k).sort((x, y) => Number(arcs[x].id) - Number(arcs[y].id) || (arcs[x].id < arcs[y].id ? -1 : arcs[x].id > arcs[y].id ? 1 : 0));
+  const rank = new Int32Array(arcs.length);
+  order.forEach((k, r) => (rank[k] = r));
+  const n = arcs.length * SLOTS;
+  const present = new Uint8Array(n);
+  const debit = new Float64Array(n);
+  const taux = new Float64Array(n);
+  const etat = new Uint8Array(n);
+  partials.forEach((p, pi) => {
+    const map = maps[pi];
+    for (let r = 0; r < p.rows; r++) {
+      const s = rank[map[p.arc[r]]] * SLOTS + p.hour[r];
+      if (present[s]) {
+        quality.records++;
+        quality.rejected.duplicate_hour = (quality.rejected.duplicate_hour ?? 0) + 1;
+        continue;
+      }
+      present[s] = 1;
+      debit[s] = p.debit[r];
+      taux[s] = p.taux[r];
+      etat[s] = p.etat[r];
+    }
+  });
+  const sorted = order.map((k) => arcs[k]);
+  sorted.forEach((a, r) => (a.base = r * SLOTS));
+  return { arcs: sorted, present, debit, taux, etat, quality };
 }
 
 interface ArcComputed {
@@ -93,21 +134,42 @@ interface ArcComputed {
   failing: string[];
 }
 
-// Arcs keep their position from day to day: memoise the point-in-polygon lookups.
-const arrCache = new Map<string, string>();
-function cachedArrondissement(lat: number, lon: number): string {
-  const key = `${lat},${lon}`;
-  let a = arrCache.get(key);
-  if (a === undefined) {
-    a = arrondissementOf(lat, lon);
-    if (arrCache.size >= 50_000) arrCache.clear();
-    arrCache.set(key, a);
-  }
-  return a;
+/** Where an arc lies: its arrondissement, the old system's zone, and its point as published. */
+interface Placement {
+  arrondissement: string;
+  zone_fallback: string;
+  geo_point_2d: string | null;
 }
 
-function computeArc(day: string, arc: MergedArc, ref: ReferentielArc | undefined, t: ComptagesThresholds, dayHours: number): ArcComputed {
-  const hours = arc.hours;
+// Arcs keep their position from day to day: memoise the placement (point-in-polygon lookups).
+const placements = new Map<string, Placement>();
+function placeArc(geo: string | null, ref: ReferentielArc | undefined): Placement {
+  const key = geo !== null ? geo : `ref\u0000${ref?.center?.join(',') ?? ''}\u0000${ref?.geo_point_2d ?? ''}`;
+  let p = placements.get(key);
+  if (p === undefined) {
+    let lat = NaN;
+    let lon = NaN;
+    const pt = parseLatLon(geo);
+    if (pt) {
+      lat = pt.lat;
+      lon = pt.lon;
+    } else if (ref?.center) {
+      lon = ref.center[0];
+      lat = ref.center[1];
+    }
+    const hasCoords = Number.isFinite(lat) && Number.isFinite(lon);
+    p = {
+      arrondissement: hasCoords ? arrondissementOf(lat, lon) : HORS_PARIS,
+      zone_fallback: hasCoords ? legacyZoneFallback(lat, lon) : 'Unknown',
+      geo_point_2d: geo ?? (ref?.geo_point_2d ? normalizeGeo(ref.geo_point_2d) : null),
+    };
+    if (placements.size >= 50_000) placements.clear();
+    placements.set(key, p);
+  }
+  return p;
+}
+
+function computeArc(day: string, arc: MergedArc, m: MergedDay, midnight: number, ref: ReferentielArc | undefined, t: ComptagesThresholds, dayHours: number): ArcComputed {
   let total = 0;
   let nDebit = 0;
   let max = 0;
@@ -115,7 +177,8 @@ function computeArc(day: string, arc: MergedArc, ref: ReferentielArc | undefined
   let tauxSum = 0;
   let nTaux = 0;
   let measured = 0;
-  const etatCount: Record<EtatTrafic, number> = { Inconnu: 0, Fluide: 0, 'Pré-saturé': 0, Saturé: 0, Bloqué: 0 };
+  // Hours per état, indexed like ETATS_TRAFIC (the `etat` column's codes).
+  const etatCount = [0, 0, 0, 0, 0];
 
   const lengthM = ref && ref.longueur_metres > 0 ? ref.longueur_metres : t.defaultArcLengthM;
   const lengthSource: ArcMetric['longueur_source'] = ref && ref.longueur_metres > 0 ? 'referentiel' : 'defaut';
@@ -147,8 +210,13 @@ function computeArc(day: string, arc: MergedArc, ref: ReferentielArc | undefined
   let constPrev = NaN;
   let constantFlow = false;
 
-  for (const [start, debit, taux, etat] of hours) {
-    etatCount[etat]++;
+  for (let h = 0; h < dayHours; h++) {
+    const slot = arc.base + h;
+    if (!m.present[slot]) continue;
+    const start = midnight + h * HOUR_MS;
+    const debit = Number.isNaN(m.debit[slot]) ? null : m.debit[slot];
+    const taux = Number.isNaN(m.taux[slot]) ? null : m.taux[slot];
+    etatCount[m.etat[slot]]++;
     if (debit !== null || taux !== null) measured++;
     if (debit !== null) {
       total += debit;
@@ -193,26 +261,15 @@ function computeArc(day: string, arc: MergedArc, ref: ReferentielArc | undefined
 
   let dominant: EtatTrafic = 'Inconnu';
   let best = -1;
-  for (const e of ETATS_TRAFIC) {
+  for (let e = 0; e < ETATS_TRAFIC.length; e++) {
     // ETATS_TRAFIC goes from the least to the most severe: `>=` gives ties to the more severe.
     if (etatCount[e] > 0 && etatCount[e] >= best) {
       best = etatCount[e];
-      dominant = e;
+      dominant = ETATS_TRAFIC[e];
     }
   }
 
-  let lat = NaN;
-  let lon = NaN;
-  const pt = parseLatLon(arc.geo);
-  if (pt) {
-    lat = pt.lat;
-    lon = pt.lon;
-  } else if (ref?.center) {
-    lon = ref.center[0];
-    lat = ref.center[1];
-  }
-  const hasCoords = Number.isFinite(lat) && Number.isFinite(lon);
-  const geo = arc.geo ?? (ref?.geo_point_2d ? normalizeGeo(ref.geo_point_2d) : null);
+  const place = placeArc(arc.geo, ref);
 
   const alert = periods.length > 0;
   const metric: ArcMetric = {
@@ -233,9 +290,9 @@ function computeArc(day: string, arc: MergedArc, ref: ReferentielArc | undefined
     congestion_alerte: alert,
     severite: periods.some((p) => p.severite === 'Critique') ? 'Critique' : alert ? 'Élevée' : null,
     congestion_periodes: periods,
-    arrondissement: hasCoords ? cachedArrondissement(lat, lon) : HORS_PARIS,
-    zone_fallback: hasCoords ? legacyZoneFallback(lat, lon) : 'Unknown',
-    geo_point_2d: geo,
+    arrondissement: place.arrondissement,
+    zone_fallback: place.zone_fallback,
+    geo_point_2d: place.geo_point_2d,
   };
   const failing: string[] = [];
   if (dayHours - nDebit > t.failingMissingHours) failing.push(RAISON_SANS_DEBIT);
@@ -249,11 +306,30 @@ function normalizeGeo(text: string): string | null {
   return `${text.slice(0, p).trim()}, ${text.slice(p + 1).trim()}`;
 }
 
-const byArcId = (a: ArcMetric, b: ArcMetric) => Number(a.identifiant_arc) - Number(b.identifiant_arc);
-
-/** Descending by `key`, ties by numeric arc id. */
+/** The first `n` arcs by `key` descending, ties by numeric arc id (one pass, no full sort). */
 function topArcs(arcs: ArcMetric[], key: (a: ArcMetric) => number, n: number): ArcMetric[] {
-  return [...arcs].sort((a, b) => key(b) - key(a) || byArcId(a, b)).slice(0, n);
+  const top: ArcMetric[] = [];
+  if (n <= 0) return top;
+  const keys: number[] = [];
+  const ids: number[] = [];
+  for (const a of arcs) {
+    const k = key(a);
+    const last = top.length - 1;
+    if (top.length === n && (k < keys[last] || (k === keys[last] && Number(a.identifiant_arc) > ids[last]))) continue;
+    const id = Number(a.identifiant_arc);
+    let i = top.length < n ? top.length : last;
+    // Shift down the entries `a` goes before.
+    while (i > 0 && (k > keys[i - 1] || (k === keys[i - 1] && id < ids[i - 1]))) {
+      top[i] = top[i - 1];
+      keys[i] = keys[i - 1];
+      ids[i] = ids[i - 1];
+      i--;
+    }
+    top[i] = a;
+    keys[i] = k;
+    ids[i] = id;
+  }
+  return top;
 }
 
 export function finalizeComptagesDay(
@@ -262,14 +338,15 @@ export function finalizeComptagesDay(
   ctx: FinalizeContext,
   thresholds: ComptagesThresholds = DEFAULT_COMPTAGES_THRESHOLDS,
 ): DayResult<ComptagesMetrics> {
-  const { arcs, quality } = mergeComptagesPartials(partials);
+  const merged = mergeComptagesPartials(partials);
+  const { arcs, quality } = merged;
   const dayHours = hoursInDay(day);
   const midnight = parisMidnight(day);
   const ref = ctx.referentiel;
 
   const metrics: ArcMetric[] = [];
   const failing: FailingSensor[] = [];
-  const repartition: Record<EtatTrafic, number> = { Fluide: 0, 'Pré-saturé': 0, Saturé: 0, Bloqué: 0, Inconnu: 0 };
+  const etatHours = [0, 0, 0, 0, 0]; // by ETATS_TRAFIC code
   const profDebit = new Array<number>(dayHours).fill(0);
   const profTauxSum = new Array<number>(dayHours).fill(0);
   const profTauxN = new Array<number>(dayHours).fill(0);
@@ -279,23 +356,23 @@ export function finalizeComptagesDay(
 
   for (const arc of arcs) {
     const r = ref && Object.prototype.hasOwnProperty.call(ref, arc.id) ? ref[arc.id] : undefined;
-    const c = computeArc(day, arc, r, thresholds, dayHours);
+    const c = computeArc(day, arc, merged, midnight, r, thresholds, dayHours);
     metrics.push(c.metric);
     if (c.failing.length) failing.push({ id_compteur: arc.id, type: 'road', libelle: arc.libelle, raisons: c.failing });
-    for (const [start, debit, taux, etat] of arc.hours) {
-      repartition[etat]++;
-      const i = Math.round((start - midnight) / HOUR_MS);
-      const inDay = i >= 0 && i < dayHours;
-      if (debit !== null && inDay) profDebit[i] += debit;
-      if (taux !== null) {
+    for (let i = 0; i < dayHours; i++) {
+      const slot = arc.base + i;
+      if (!merged.present[slot]) continue;
+      const debit = merged.debit[slot];
+      const taux = merged.taux[slot];
+      etatHours[merged.etat[slot]]++;
+      if (!Number.isNaN(debit)) profDebit[i] += debit;
+      if (!Number.isNaN(taux)) {
         tauxSum += taux;
         tauxN++;
-        if (inDay) {
-          profTauxSum[i] += taux;
-          profTauxN[i]++;
-        }
+        profTauxSum[i] += taux;
+        profTauxN[i]++;
       }
-      if ((debit !== null || taux !== null) && inDay) profArcs[i]++;
+      if (!Number.isNaN(debit) || !Number.isNaN(taux)) profArcs[i]++;
     }
   }
 
@@ -357,7 +434,7 @@ export function finalizeComptagesDay(
     temps_perdu_total_heures: lost / 60,
     nombre_troncons_satures: satures,
     taux_disponibilite_capteurs: percent(available, metrics.length),
-    repartition_etat_trafic: repartition,
+    repartition_etat_trafic: repartition(etatHours),
     heures_dans_la_journee: dayHours,
     profil_horaire: profDebit.map((debitTotal, i) => ({
       heure: toParisIso(midnight + i * HOUR_MS),
@@ -388,6 +465,13 @@ export function finalizeComptagesDay(
     qualite: quality,
   };
   return { metrics: result, quality: { ...quality, rejected: { ...quality.rejected }, samples: [...quality.samples] } };
+}
+
+/** Hours per état by code → the published object (key order of the old documents). */
+function repartition(byCode: number[]): Record<EtatTrafic, number> {
+  const out: Record<EtatTrafic, number> = { Fluide: 0, 'Pré-saturé': 0, Saturé: 0, Bloqué: 0, Inconnu: 0 };
+  ETATS_TRAFIC.forEach((e, i) => (out[e] = byCode[i]));
+  return out;
 }
 
 /** A share in %, rounded to 2 decimals (0 when the whole is empty). */

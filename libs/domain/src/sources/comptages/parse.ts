@@ -7,30 +7,25 @@
  * timestamp with offset, or not on a whole hour), `bad_debit` (non-empty Débit that is not a
  * finite number ≥ 0), `bad_taux` (non-empty Taux that is not a number in [0, 100]).
  * Empty Débit / Taux are kept as null; `Etat arc` (Invalide, Barré, …) is not a filter.
+ *
+ * Two ways through a record, with one result:
+ * - the fast path reads the bytes of a one-line record in place: field bounds come from native
+ *   `indexOf` calls (delimiters, quotes), and the arc, timestamp, débit, taux and état of the usual
+ *   forms are decoded from bytes without making strings;
+ * - anything else (a quoted field that spans lines or is malformed, a quoted cell the metrics
+ *   read, an unusual number or date form) goes through the exact path: the CSV scanner's
+ *   `readRecordAt` and the string rules below.
+ * `{ fastPath: false }` sends every record through the exact path; the tests compare both.
  */
-import { CsvRecord, CsvScanner, matchHeader, splitCsvLine } from '../../csv';
+import { matchHeader, splitCsvLine } from '../../csv';
+import { DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_LINES, hasBom, readRecordAt } from '../../csv/scanner';
 import type { EtatTrafic } from '../../shared/metrics-types';
-import { ChunkOutput, emptyQuality, InputFormatError, reject } from '../../shared/model';
-import { HOUR_MS, parisDay, parseIsoWithOffset } from '../../shared/time';
+import type { ByteRange, ChunkOutput, FileRef, QualityCounts } from '../../shared/model';
+import { emptyQuality, InputFormatError, reject } from '../../shared/model';
+import { HOUR_MS, parisDay, parisMidnight, parseIsoWithOffset } from '../../shared/time';
 import type { ChunkInput } from '../source-handler';
 import { COMPTAGES_COLUMNS, COMPTAGES_REQUIRED_COLUMNS, normalizeEtatTrafic } from './constants';
-
-/** One measured hour: [start of the hour (epoch ms), débit or null, taux or null, normalised état]. */
-export type HourTuple = [hourStart: number, debit: number | null, taux: number | null, etat: EtatTrafic];
-
-export interface ArcPartial {
-  /** First non-empty Libelle of the arc's rows in the chunk. */
-  libelle: string;
-  /** First usable geo_point_2d of the arc's rows in the chunk, normalised to `lat, lon`; null when none. */
-  geo_point_2d: string | null;
-  /** Hours in row order (duplicates are resolved when the day is finalised). */
-  hours: HourTuple[];
-}
-
-/** Partial of one Paris day: arcs keyed by normalised arc id. Plain JSON. */
-export interface ComptagesPartial {
-  arcs: Record<string, ArcPartial>;
-}
+import { ComptagesPartial, ETAT_CODE, PartialBuilder } from './partial';
 
 /** Header columns located for one file. */
 interface Layout {
@@ -144,98 +139,446 @@ function parseTimestamp(text: string): number {
   return v;
 }
 
+
+// ───────────────────────────── chunk scanner ─────────────────────────────
+
+const LF = 10;
+const CR = 13;
+const QUOTE = 34;
+const SEMI = 59;
+/** Widest header the fast path handles (field bounds live in fixed scratch arrays). */
+const MAX_FAST_FIELDS = 64;
+
+/** Fast-path outcome of one record. */
+const FAST_DONE = 0;
+const FAST_EXACT = 1;
+
+// The five état labels as UTF-8 bytes, by ETAT_CODE.
+const ETAT_BYTES: { code: number; bytes: Buffer }[] = (['Inconnu', 'Fluide', 'Pré-saturé', 'Saturé', 'Bloqué'] as EtatTrafic[]).map((e) => ({
+  code: ETAT_CODE[e],
+  bytes: Buffer.from(e, 'utf8'),
+}));
+
+// Date.UTC of a calendar day (NaN when the day does not exist), memoised: few distinct days.
+const dayMsCache = new Map<number, number>();
+function utcDayMs(y: number, mo: number, d: number): number {
+  const key = y * 10000 + mo * 100 + d;
+  let v = dayMsCache.get(key);
+  if (v === undefined) {
+    v = Date.UTC(y, mo - 1, d);
+    if (new Date(v).getUTCDate() !== d) v = NaN;
+    if (dayMsCache.size > 100_000) dayMsCache.clear();
+    dayMsCache.set(key, v);
+  }
+  return v;
+}
+
+const digit = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : -1);
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS±HH:MM` (or a space for T) read from bytes: the instant, NaN when the
+ * date or time is invalid or not on a whole hour, or undefined when the text has another form
+ * (then the string rules decide). Same result as `parseTimestamp` on the same text.
+ */
+function fastTimestamp(b: Buffer, s: number, e: number): number | undefined {
+  if (e - s !== 25) return undefined;
+  const sep = b[s + 10];
+  const sign = b[s + 19];
+  if (b[s + 4] !== 45 || b[s + 7] !== 45 || (sep !== 84 && sep !== 32) || b[s + 13] !== 58 || b[s + 16] !== 58 || b[s + 22] !== 58) return undefined;
+  if (sign !== 43 && sign !== 45) return undefined;
+  const d0 = digit(b[s]), d1 = digit(b[s + 1]), d2 = digit(b[s + 2]), d3 = digit(b[s + 3]);
+  const m0 = digit(b[s + 5]), m1 = digit(b[s + 6]), j0 = digit(b[s + 8]), j1 = digit(b[s + 9]);
+  const h0 = digit(b[s + 11]), h1 = digit(b[s + 12]), i0 = digit(b[s + 14]), i1 = digit(b[s + 15]);
+  const s0 = digit(b[s + 17]), s1 = digit(b[s + 18]);
+  const o0 = digit(b[s + 20]), o1 = digit(b[s + 21]), o2 = digit(b[s + 23]), o3 = digit(b[s + 24]);
+  if ((d0 | d1 | d2 | d3 | m0 | m1 | j0 | j1 | h0 | h1 | i0 | i1 | s0 | s1 | o0 | o1 | o2 | o3) < 0) return undefined;
+  const y = d0 * 1000 + d1 * 100 + d2 * 10 + d3;
+  // Date.UTC maps years 0–99 to 1900–1999: leave such text to the string rules, which share it.
+  if (y < 100) return undefined;
+  const mo = m0 * 10 + m1, d = j0 * 10 + j1, h = h0 * 10 + h1, mi = i0 * 10 + i1, sec = s0 * 10 + s1;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) return NaN;
+  const day = utcDayMs(y, mo, d);
+  if (Number.isNaN(day)) return NaN;
+  const off = (sign === 45 ? -1 : 1) * ((o0 * 10 + o1) * 60 + o2 * 10 + o3);
+  const t = day + h * HOUR_MS + mi * 60_000 + sec * 1000 - off * 60_000;
+  return t % HOUR_MS === 0 ? t : NaN;
+}
+
+/** fastDecimal: the text has another form (the string rules decide). */
+const NOT_FAST = -2;
+/** cellNumber: the cell is not a number in the allowed range. */
+const BAD_CELL = -1;
+/**
+ * A plain decimal cell read from bytes, exactly as `parseDecimal` reads its fast form: NaN for
+ * an empty cell (null), NOT_FAST when the text has another form.
+ */
+function fastDecimal(b: Buffer, s: number, e: number): number {
+  const n = e - s;
+  if (n === 0) return NaN;
+  if (n > 15) return NOT_FAST;
+  let mant = 0;
+  let frac = -1;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c >= 48 && c <= 57) {
+      mant = mant * 10 + (c - 48);
+      if (frac >= 0) frac++;
+    } else if (c === 46 && frac < 0 && i > s) frac = 0;
+    else return NOT_FAST;
+  }
+  if (frac === 0) return NOT_FAST;
+  return frac > 0 ? mant / POW10[frac] : mant;
+}
+
+/** Arc number from an all-digit cell of 1–15 digits; -1 otherwise. */
+function fastArc(b: Buffer, s: number, e: number): number {
+  const n = e - s;
+  if (n < 1 || n > 15) return -1;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
+
+function fastEtat(b: Buffer, s: number, e: number): number {
+  const n = e - s;
+  for (const { code, bytes } of ETAT_BYTES) {
+    if (bytes.length !== n) continue;
+    let i = 0;
+    while (i < n && b[s + i] === bytes[i]) i++;
+    if (i === n) return code;
+  }
+  return -1;
+}
+
+export interface ComptagesScanOptions {
+  /** Default true. False sends every record through the exact path (used to test the fast one). */
+  fastPath?: boolean;
+  maxRecordBytes?: number;
+  maxRecordLines?: number;
+}
+
+/**
+ * Scans one byte range of a comptages CSV, fed in blocks (`push`), into per-day partials.
+ * Memory is the current block plus the columns of the accepted rows (22 bytes a row), whatever
+ * the range size. `processComptagesChunk` is the one-block form.
+ */
+export class ComptagesChunkScanner {
+  private readonly file: string;
+  private readonly withLine: boolean;
+  private readonly fast: boolean;
+  private readonly maxBytes: number;
+  private readonly maxLines: number;
+  private layout: Layout | null = null;
+  /** File offset of the next byte `push` receives. */
+  private offset: number;
+  private line: number;
+  private atFileStart: boolean;
+  /** Inside a record longer than a block: drop bytes up to the next LF. */
+  private skipping = false;
+  private readonly q: QualityCounts = emptyQuality();
+  private readonly days = new Map<string, PartialBuilder>();
+  /** Epoch hour of an hour's start → (builder, hour of day), memoised per scanner. */
+  private readonly hourSlots = new Map<number, { b: PartialBuilder; h: number }>();
+  // Field bounds of the current record (fast path).
+  private readonly fs = new Int32Array(MAX_FAST_FIELDS);
+  private readonly fe = new Int32Array(MAX_FAST_FIELDS);
+  private readonly fq = new Uint8Array(MAX_FAST_FIELDS);
+  // Last quote / delimiter found in the current block (-1: not searched yet, -2: none left).
+  private nq = -1;
+  private ns = -1;
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(input: { file: FileRef; range: ByteRange; header?: string }, opts: ComptagesScanOptions = {}) {
+    this.file = input.file.relPath;
+    this.fast = opts.fastPath ?? true;
+    this.maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.maxLines = opts.maxRecordLines ?? DEFAULT_MAX_RECORD_LINES;
+    this.offset = input.range.start;
+    this.atFileStart = input.range.start === 0;
+    const firstLine = this.atFileStart ? 1 : firstLineOf(input.range);
+    this.withLine = firstLine !== undefined;
+    this.line = firstLine ?? 1;
+    if (!this.atFileStart) {
+      if (input.header === undefined) throw new InputFormatError(`comptages ${this.file}: chunk ${input.range.index} has no header`, 'bad_header');
+      this.layout = comptagesLayout(splitCsvLine(input.header), this.file);
+    }
+  }
+
+  /**
+   * Scan the complete records at the start of `buf` (the bytes following the previous push).
+   * Returns how many bytes were used: the caller passes the rest again, followed by more bytes.
+   * With `final`, `buf` ends the range and every byte is used.
+   */
+  push(buf: Buffer, final: boolean): number {
+    this.buf = buf;
+    this.nq = -1;
+    this.ns = -1;
+    const len = buf.length;
+    let pos = 0;
+    if (this.atFileStart) {
+      if (len < 3 && !final) return 0;
+      if (hasBom(buf)) pos = 3;
+      this.atFileStart = false;
+    }
+    while (pos < len) {
+      if (this.skipping) {
+        const lf = buf.indexOf(LF, pos);
+        if (lf < 0) {
+          pos = len;
+          break;
+        }
+        pos = lf + 1;
+        this.skipping = false;
+        continue;
+      }
+      if (this.fast && this.layout !== null) {
+        let lf = buf.indexOf(LF, pos);
+        if (lf < 0 && !final) break;
+        const lineEnd = lf < 0 ? len : lf;
+        const next = lf < 0 ? len : lf + 1;
+        const ce = lineEnd > pos && buf[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+        if (ce === pos) {
+          // A blank line: not a record.
+          this.line++;
+          pos = next;
+          continue;
+        }
+        if (ce - pos <= this.maxBytes && this.fastRecord(buf, pos, ce) === FAST_DONE) {
+          this.line++;
+          pos = next;
+          continue;
+        }
+      }
+      const span = readRecordAt(buf, pos, len, final, ';', this.maxBytes, this.maxLines, true, true, this.layout?.keep ?? null);
+      if (span === null) break; // the record continues past this block
+      const recLine = this.line;
+      const recOffset = this.offset + pos;
+      if (span.end < 0) {
+        // One line longer than the block allows: an error record up to the next LF.
+        if (this.layout === null) throw new InputFormatError(`comptages ${this.file}: CSV header line is longer than ${this.maxBytes} bytes`, 'bad_header');
+        this.q.records++;
+        this.bad(recLine, recOffset, 'bad_quoting');
+        this.line++;
+        this.skipping = true;
+        pos = len;
+        break;
+      }
+      this.line += span.lines;
+      pos = span.end;
+      if (span.blank) continue;
+      if (this.layout === null) {
+        if (span.error) throw new InputFormatError(`comptages ${this.file}: header line ${recLine} has malformed CSV quoting (${span.error}); no usable header`, 'bad_header');
+        this.layout = comptagesLayout(span.fields, this.file);
+        continue;
+      }
+      this.q.records++;
+      if (span.error) this.bad(recLine, recOffset, 'bad_quoting');
+      else this.acceptFields(span.fields!, recLine, recOffset);
+    }
+    this.offset += pos;
+    return pos;
+  }
+
+  finish(): ChunkOutput<ComptagesPartial> {
+    if (this.layout === null) throw new InputFormatError(`comptages ${this.file}: empty file, no header`, 'bad_header');
+    const partials: Record<string, ComptagesPartial> = Object.create(null);
+    for (const day of [...this.days.keys()].sort()) partials[day] = this.days.get(day)!.build();
+    return { partials, quality: this.q };
+  }
+
+  private bad(line: number, byteOffset: number, reason: string): void {
+    reject(this.q, this.withLine ? { file: this.file, line, byteOffset, reason } : { file: this.file, byteOffset, reason });
+  }
+
+  /**
+   * A one-line record `[p, ce)` read in place. FAST_EXACT hands it to the exact path, which
+   * decides everything again from scratch (nothing is counted here in that case).
+   */
+  private fastRecord(b: Buffer, p: number, ce: number): number {
+    const L = this.layout!;
+    const fs = this.fs;
+    const fe = this.fe;
+    const fq = this.fq;
+    // Next quote of the block at or after p. The position found is kept (`nq`), so a block
+    // without quotes is searched once, not once per line. -2: no quote left in the block.
+    let qn = this.nq;
+    if (qn !== -2 && qn < p) {
+      qn = b.indexOf(QUOTE, p);
+      if (qn < 0) qn = -2;
+      this.nq = qn;
+    }
+    let qAt = qn === -2 ? b.length : qn;
+    let nf = 0;
+    let s = p;
+    // Field bounds, RFC 4180: a quoted field starts with a quote and its doubled quotes are
+    // content; a quote anywhere else, or text after a closing quote, is left to the exact path.
+    for (;;) {
+      if (nf === MAX_FAST_FIELDS) return FAST_EXACT;
+      if (s === qAt) {
+        let k = b.indexOf(QUOTE, s + 1);
+        // Skip doubled quotes (content).
+        while (k >= 0 && k + 1 < ce && b[k + 1] === QUOTE) k = b.indexOf(QUOTE, k + 2);
+        if (k < 0 || k >= ce) return FAST_EXACT; // open at the end of the line: spans lines, or malformed
+        fs[nf] = s + 1;
+        fe[nf] = k;
+        fq[nf] = 1;
+        nf++;
+        qn = b.indexOf(QUOTE, k + 1);
+        if (qn < 0) qn = -2;
+        this.nq = qn;
+        qAt = qn === -2 ? b.length : qn;
+        if (k + 1 === ce) break;
+        if (b[k + 1] !== SEMI) return FAST_EXACT;
+        s = k + 2;
+        if (s === ce) {
+          fs[nf] = fe[nf] = ce;
+          fq[nf] = 0;
+          nf++;
+          break;
+        }
+        continue;
+      }
+      // Next delimiter, kept like `nq` (a block with no delimiter left is searched once).
+      let d = this.ns;
+      if (d !== -2 && d < s) {
+        d = b.indexOf(SEMI, s);
+        if (d < 0) d = -2;
+        this.ns = d;
+      }
+      if (d === -2 || d > ce) d = ce;
+      if (qAt < d) return FAST_EXACT; // a quote inside an unquoted field
+      fs[nf] = s;
+      fe[nf] = d;
+      fq[nf] = 0;
+      nf++;
+      if (d === ce) break;
+      s = d + 1;
+      if (s === ce) {
+        fs[nf] = fe[nf] = ce;
+        fq[nf] = 0;
+        nf++;
+        break;
+      }
+    }
+
+    const line = this.line;
+    const recOffset = this.offset + p;
+    if (nf !== L.width) {
+      this.q.records++;
+      this.bad(line, recOffset, 'field_count');
+      return FAST_DONE;
+    }
+    // The cells read below must be unquoted (a quoted one may hold escapes): else the exact path.
+    if (fq[L.arc] | fq[L.date] | fq[L.debit] | fq[L.taux] | fq[L.etat] | fq[L.libelle] | fq[L.geo]) return FAST_EXACT;
+
+    let arcNum = fastArc(b, fs[L.arc], fe[L.arc]);
+    if (arcNum < 0) {
+      const id = normalizeArcId(b.toString('utf8', fs[L.arc], fe[L.arc]));
+      arcNum = id === null ? -1 : Number(id);
+    }
+    this.q.records++;
+    if (arcNum < 0) {
+      this.bad(line, recOffset, 'bad_arc');
+      return FAST_DONE;
+    }
+    let t = fastTimestamp(b, fs[L.date], fe[L.date]);
+    if (t === undefined) t = parseTimestamp(b.toString('utf8', fs[L.date], fe[L.date]));
+    if (Number.isNaN(t)) {
+      this.bad(line, recOffset, 'bad_date');
+      return FAST_DONE;
+    }
+    const debit = this.cellNumber(b, fs[L.debit], fe[L.debit], Infinity);
+    if (debit === BAD_CELL) {
+      this.bad(line, recOffset, 'bad_debit');
+      return FAST_DONE;
+    }
+    const taux = this.cellNumber(b, fs[L.taux], fe[L.taux], 100);
+    if (taux === BAD_CELL) {
+      this.bad(line, recOffset, 'bad_taux');
+      return FAST_DONE;
+    }
+    let etat = fastEtat(b, fs[L.etat], fe[L.etat]);
+    if (etat < 0) etat = ETAT_CODE[normalizeEtatTrafic(b.toString('utf8', fs[L.etat], fe[L.etat]).trim())];
+
+    const slot = this.hourSlot(t - HOUR_MS);
+    const builder = slot.b;
+    const a = builder.arcSlot(arcNum);
+    const arc = builder.arcs[a];
+    if (arc.libelle === '') arc.libelle = b.toString('utf8', fs[L.libelle], fe[L.libelle]).trim();
+    if (arc.geo_point_2d === null) arc.geo_point_2d = normalizeGeoPoint(b.toString('utf8', fs[L.geo], fe[L.geo]));
+    builder.push(a, slot.h, debit, taux, etat);
+    this.q.accepted++;
+    return FAST_DONE;
+  }
+
+  /**
+   * A débit / taux cell: its value, NaN when empty (null), BAD_CELL when it is not a number
+   * in [0, max] (`parseDecimal` rules).
+   */
+  private cellNumber(b: Buffer, s: number, e: number, max: number): number {
+    let v: number | null = fastDecimal(b, s, e);
+    if (v === NOT_FAST) {
+      v = parseDecimal(b.toString('utf8', s, e));
+      if (v === null) return NaN;
+      if (Number.isNaN(v)) return BAD_CELL;
+    }
+    if (Number.isNaN(v)) return NaN;
+    return v < 0 || v > max ? BAD_CELL : v;
+  }
+
+  /** The exact path's rules on decoded fields (the same checks, in the same order). */
+  private acceptFields(f: string[], line: number, recOffset: number): void {
+    const L = this.layout!;
+    if (f.length !== L.width) return this.bad(line, recOffset, 'field_count');
+    const arcId = normalizeArcId(f[L.arc]);
+    if (arcId === null) return this.bad(line, recOffset, 'bad_arc');
+    const t = parseTimestamp(f[L.date]);
+    if (Number.isNaN(t)) return this.bad(line, recOffset, 'bad_date');
+    const debit = parseDecimal(f[L.debit]);
+    if (debit !== null && (Number.isNaN(debit) || debit < 0)) return this.bad(line, recOffset, 'bad_debit');
+    const taux = parseDecimal(f[L.taux]);
+    if (taux !== null && (Number.isNaN(taux) || taux < 0 || taux > 100)) return this.bad(line, recOffset, 'bad_taux');
+    const slot = this.hourSlot(t - HOUR_MS);
+    const builder = slot.b;
+    const a = builder.arcSlot(Number(arcId));
+    const arc = builder.arcs[a];
+    if (arc.libelle === '') arc.libelle = f[L.libelle].trim();
+    if (arc.geo_point_2d === null) arc.geo_point_2d = normalizeGeoPoint(f[L.geo]);
+    builder.push(a, slot.h, debit ?? NaN, taux ?? NaN, ETAT_CODE[normalizeEtatTrafic(f[L.etat].trim())]);
+    this.q.accepted++;
+  }
+
+  /** The row stamped T counts the hour [T − 1 h, T), which belongs to that hour's Paris day. */
+  private hourSlot(hourStart: number): { b: PartialBuilder; h: number } {
+    const key = hourStart / HOUR_MS;
+    let slot = this.hourSlots.get(key);
+    if (slot === undefined) {
+      const day = parisDay(hourStart);
+      let b = this.days.get(day);
+      if (b === undefined) {
+        b = new PartialBuilder(day, parisMidnight(day) / HOUR_MS);
+        this.days.set(day, b);
+      }
+      slot = { b, h: key - b.midnightHour };
+      this.hourSlots.set(key, slot);
+    }
+    return slot;
+  }
+}
+
 /** The range may carry its first physical line (planChunks ranges do). */
-function firstLineOf(input: ChunkInput): number | undefined {
-  const l = input.range.firstLine as unknown;
+function firstLineOf(range: ByteRange): number | undefined {
+  const l = range.firstLine as unknown;
   return typeof l === 'number' && Number.isInteger(l) && l > 0 ? l : undefined;
 }
 
-export function processComptagesChunk(input: ChunkInput): ChunkOutput<ComptagesPartial> {
-  const file = input.file.relPath;
-  const start = input.range.start;
-  const first = start === 0;
-  const firstLine = first ? 1 : firstLineOf(input);
-  const sc = new CsvScanner(input.bytes, { baseOffset: start, bom: first, firstLine: firstLine ?? 1 });
-  const withLine = firstLine !== undefined;
-
-  let layout: Layout;
-  if (first) {
-    const h = sc.next();
-    if (!h) throw new InputFormatError(`comptages ${file}: empty file, no header`, 'bad_header');
-    if (h.error) throw new InputFormatError(`comptages ${file}: header line ${h.line} has malformed CSV quoting (${h.error}); no usable header`, 'bad_header');
-    layout = comptagesLayout(h.fields, file);
-  } else {
-    if (input.header === undefined) throw new InputFormatError(`comptages ${file}: chunk ${input.range.index} has no header`, 'bad_header');
-    layout = comptagesLayout(splitCsvLine(input.header), file);
-  }
-  sc.setKeepColumns(layout.keep);
-
-  const q = emptyQuality();
-  const partials: Record<string, ComptagesPartial> = Object.create(null);
-  let lastDay = '';
-  let lastPartial: ComptagesPartial | null = null;
-  let lastHourKey = NaN;
-
-  const bad = (r: CsvRecord, reason: string): void => {
-    reject(q, withLine ? { file, line: r.line, byteOffset: r.offset, reason } : { file, byteOffset: r.offset, reason });
-  };
-
-  for (let r = sc.next(); r; r = sc.next()) {
-    q.records++;
-    if (r.error) {
-      bad(r, 'bad_quoting');
-      continue;
-    }
-    const f = r.fields;
-    if (f.length !== layout.width) {
-      bad(r, 'field_count');
-      continue;
-    }
-    const arcId = normalizeArcId(f[layout.arc]);
-    if (arcId === null) {
-      bad(r, 'bad_arc');
-      continue;
-    }
-    const t = parseTimestamp(f[layout.date]);
-    if (Number.isNaN(t)) {
-      bad(r, 'bad_date');
-      continue;
-    }
-    const debit = parseDecimal(f[layout.debit]);
-    if (debit !== null && (Number.isNaN(debit) || debit < 0)) {
-      bad(r, 'bad_debit');
-      continue;
-    }
-    const taux = parseDecimal(f[layout.taux]);
-    if (taux !== null && (Number.isNaN(taux) || taux < 0 || taux > 100)) {
-      bad(r, 'bad_taux');
-      continue;
-    }
-    // The row stamped T counts the hour [T − 1 h, T), which belongs to that hour's Paris day.
-    const hourStart = t - HOUR_MS;
-    let partial: ComptagesPartial;
-    if (hourStart === lastHourKey && lastPartial) partial = lastPartial;
-    else {
-      const day = parisDay(hourStart);
-      if (day === lastDay && lastPartial) partial = lastPartial;
-      else {
-        partial = partials[day] ??= { arcs: Object.create(null) as Record<string, ArcPartial> };
-        lastDay = day;
-        lastPartial = partial;
-      }
-      lastHourKey = hourStart;
-    }
-    let arc = partial.arcs[arcId];
-    if (arc === undefined) {
-      arc = { libelle: f[layout.libelle].trim(), geo_point_2d: normalizeGeoPoint(f[layout.geo]), hours: [] };
-      partial.arcs[arcId] = arc;
-    } else {
-      // First non-empty value in row order (the merge applies the same rule across chunks).
-      if (arc.geo_point_2d === null) arc.geo_point_2d = normalizeGeoPoint(f[layout.geo]);
-      if (arc.libelle === '') arc.libelle = f[layout.libelle].trim();
-    }
-    arc.hours.push([hourStart, debit, taux, normalizeEtatTrafic(f[layout.etat].trim())]);
-    q.accepted++;
-  }
-  return { partials, quality: q };
+/** One range given whole. */
+export function processComptagesChunk(input: ChunkInput, opts: ComptagesScanOptions = {}): ChunkOutput<ComptagesPartial> {
+  const scanner = new ComptagesChunkScanner(input, opts);
+  scanner.push(input.bytes, true);
+  return scanner.finish();
 }
