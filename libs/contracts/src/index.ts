@@ -6,4 +6,5 @@ export * from './jobs/ingest-run.job';
 export * from './jobs/chunk-file.job';
 export * from './jobs/process-chunk.job';
 export * from './jobs/finalize-run.job';
+export * from './jobs/merge-day.job';
 export * from './jobs/scheduled-run.job';

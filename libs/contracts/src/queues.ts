@@ -7,9 +7,10 @@ export enum QueueName {
   Chunk = 'chunk',
   Process = 'process',
   Report = 'report',
+  Merge = 'merge',
 }
 
-export const ALL_QUEUES: readonly QueueName[] = [QueueName.Ingest, QueueName.Chunk, QueueName.Process, QueueName.Report];
+export const ALL_QUEUES: readonly QueueName[] = [QueueName.Ingest, QueueName.Chunk, QueueName.Process, QueueName.Merge, QueueName.Report];
 
 /** Default BullMQ key prefix; tests use a unique one per file. */
 export const DEFAULT_QUEUE_PREFIX = 'cityflow';

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { QueueName } from '@cityflow/contracts';
 import { AppConfig, CoreModule, QueueModule } from '@cityflow/common';
+import { MergeDayProcessor } from './merge-day.processor';
 import { ProcessChunkProcessor } from './process-chunk.processor';
 import { ProcessorService } from './processor.service';
 
@@ -9,8 +10,8 @@ export class ProcessorModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ProcessorModule,
-      imports: [CoreModule.forRoot(config, 'processor'), QueueModule.forRoot(config, [QueueName.Process])],
-      providers: [ProcessorService, ProcessChunkProcessor],
+      imports: [CoreModule.forRoot(config, 'processor'), QueueModule.forRoot(config, [QueueName.Process, QueueName.Merge])],
+      providers: [ProcessorService, ProcessChunkProcessor, MergeDayProcessor],
     };
   }
 }

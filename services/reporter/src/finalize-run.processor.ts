@@ -1,35 +1,73 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
-import { Job, UnrecoverableError } from 'bullmq';
-import { ChunkFile, ChunkSummary, FinalizeRun, JobContractError, JobResult, QueueName } from '@cityflow/contracts';
+import { Job, Queue, UnrecoverableError, WaitingChildrenError } from 'bullmq';
+import { ChunkFile, ChunkSummary, FinalizeRun, JobContractError, jobIds, JobResult, MergeDay, QueueName } from '@cityflow/contracts';
 import { LOGGER, Logger } from '@cityflow/common';
+import type { DayMergeResult } from '@cityflow/domain';
 import { ReporterService } from './reporter.service';
 
-type ChildValue = ChunkSummary | JobResult<typeof ChunkFile>;
+type ChildValue = ChunkSummary | JobResult<typeof ChunkFile> | JobResult<typeof MergeDay>;
 
-/** Runs when every child of the run's flow is done (or failed and was ignored). */
+/** Children of the run job live in these queues: file jobs (chunk, process) and day merges (merge). */
+const queueOfKey = (key: string): string => key.split(':').slice(-2, -1)[0];
+
+/**
+ * Runs when every file of the run's flow is done (or failed and was ignored). Two steps on one
+ * job (BullMQ "process step jobs" pattern):
+ *  - `merge`: add one MergeDay child per day of a backfill source, park in waiting-children;
+ *    processors merge the days in parallel. A failed merge fails the run (failParentOnFailure):
+ *    a report must not silently miss a day's metrics.
+ *  - `report`: merge the other sources of the run's day and write the report.
+ */
 @Processor(QueueName.Report)
 export class FinalizeRunProcessor extends WorkerHost {
   constructor(
     private readonly reporter: ReporterService,
+    @InjectQueue(QueueName.Merge) private readonly mergeQueue: Queue,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
     super();
   }
 
-  async process(job: Job): Promise<JobResult<typeof FinalizeRun>> {
+  async process(job: Job, token?: string): Promise<JobResult<typeof FinalizeRun>> {
     let data;
     try {
       data = FinalizeRun.parse(job.data);
     } catch (e) {
       throw new UnrecoverableError((e as JobContractError).message);
     }
-    const values = Object.values(await job.getChildrenValues<ChildValue>());
-    const chunks = values.flatMap((v) => ('chunks' in v ? v.chunks : [v]));
+    const values = await job.getChildrenValues<ChildValue>();
+    const chunks: ChunkSummary[] = [];
+    const merged: DayMergeResult[] = [];
+    for (const [key, v] of Object.entries(values)) {
+      if (queueOfKey(key) === QueueName.Merge) merged.push(v as DayMergeResult);
+      else chunks.push(...('chunks' in v ? v.chunks : [v as ChunkSummary]));
+    }
     const failures = await job.getIgnoredChildrenFailures();
     const failedJobs: Record<string, string> = {};
     for (const [key, reason] of Object.entries(failures)) failedJobs[key.split(':').pop()!] = reason;
-    const out = await this.reporter.finalize(data.runId, data.date, chunks, failedJobs);
+
+    if ((data.step ?? 'merge') === 'merge') {
+      const plans = await this.reporter.prepareMerges(data.runId, data.date, chunks, failedJobs);
+      if (plans.length) {
+        await this.mergeQueue.addBulk(
+          plans.map((p) => ({
+            name: MergeDay.name,
+            data: MergeDay.parse({ schemaVersion: 1, runId: data.runId, date: data.date, ...p }),
+            opts: {
+              ...MergeDay.defaults,
+              jobId: jobIds.merge(data.runId, p.source, p.day),
+              parent: { id: job.id!, queue: job.queueQualifiedName },
+              failParentOnFailure: true,
+            },
+          })),
+        );
+        this.log.info({ runId: data.runId, merges: plans.length }, 'day merges added');
+      }
+      await job.updateData({ ...data, step: 'report' });
+      if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
+    }
+    const out = await this.reporter.finalize(data.runId, data.date, chunks, failedJobs, merged);
     return FinalizeRun.parseResult({ date: data.date, ...out });
   }
 

@@ -9,7 +9,7 @@ export class ReporterModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ReporterModule,
-      imports: [CoreModule.forRoot(config, 'reporter'), QueueModule.forRoot(config, [QueueName.Report])],
+      imports: [CoreModule.forRoot(config, 'reporter'), QueueModule.forRoot(config, [QueueName.Report, QueueName.Merge])],
       providers: [ReporterService, FinalizeRunProcessor],
     };
   }

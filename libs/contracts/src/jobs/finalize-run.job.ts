@@ -7,7 +7,13 @@ import { DaySchema, RunIdSchema } from './common';
 export const FinalizeRun = defineJob({
   queue: QueueName.Report,
   name: 'finalize-run',
-  data: z.object({ schemaVersion: z.literal(1), runId: RunIdSchema, date: DaySchema }),
+  data: z.object({
+    schemaVersion: z.literal(1),
+    runId: RunIdSchema,
+    date: DaySchema,
+    /** Step reached, set by the reporter itself: `merge` (default) fans out the day merges, `report` writes the report. */
+    step: z.enum(['merge', 'report']).optional(),
+  }),
   result: z.object({
     date: DaySchema,
     complete: z.boolean(),

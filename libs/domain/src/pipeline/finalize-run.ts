@@ -8,7 +8,7 @@ import { ANY_DAY, emptyQuality, mergeQuality, QualityCounts, reject, SourceName,
 import type { MetricsByType, ReferentielMetrics } from '../shared/metrics-types';
 import { addDays } from '../shared/time';
 import { BACKFILL_SOURCES, handlerFor } from '../sources/registry';
-import { decodePartial } from '../sources/source-handler';
+import { DayResult, decodePartial } from '../sources/source-handler';
 import { assertValidReport, buildDailyReport, DailyReport, ReportFileEntry, reportToCsv } from '../report';
 
 export interface ChunkRef {
@@ -64,15 +64,141 @@ const HISTORY_DAYS = 7;
 /** Sources whose day metrics compare with their own trailing days (bike-counter anomalies). */
 const HISTORY_SOURCES: ReadonlySet<SourceName> = new Set<SourceName>(['bikes']);
 
+/** One (source, day) merge of a run, as a MergeDay job carries it. */
+export interface DayMergePlan {
+  source: SourceName;
+  day: string;
+  /** Chunks holding a partial of `day`, in merge order. */
+  partials: { fileKey: string; relPath: string; chunkIndex: number }[];
+  /** Record counts of the source's files in the run. */
+  fileQuality: QualityCounts;
+}
+
+/** What a (source, day) merge found itself (duplicate hours, …), reported back to the run. */
+export interface DayMergeResult {
+  source: SourceName;
+  day: string;
+  quality: QualityCounts;
+}
+
+/** The run's usable chunks in merge order: files that did not fail, by (relative path, chunk index). */
+function orderedChunks(input: { chunks: ChunkRef[]; files: RunFile[] }): ChunkRef[] {
+  const okFiles = new Set(input.files.filter((f) => f.status === 'ok').map((f) => f.fileKey));
+  return input.chunks
+    .filter((c) => okFiles.has(c.fileKey))
+    .sort((a, b) => a.relPath.localeCompare(b.relPath) || a.chunkIndex - b.chunkIndex);
+}
+
+/**
+ * The day merges of the run's backfill sources (a comptages export covers many days): one per
+ * day any chunk holds, plus the run's day. Each can run on its own (MergeDay jobs), in any order.
+ */
+export function planDayMerges(input: { date: string; chunks: ChunkRef[]; files: RunFile[] }): DayMergePlan[] {
+  const chunks = orderedChunks(input);
+  const plans: DayMergePlan[] = [];
+  for (const source of SOURCES) {
+    if (!BACKFILL_SOURCES.has(source)) continue;
+    const own = chunks.filter((c) => c.source === source);
+    if (!own.length) continue;
+    const fileQuality = mergeQuality(own.map((c) => c.quality));
+    const days = new Set(own.flatMap((c) => c.days).filter((d) => d !== ANY_DAY));
+    for (const day of [...days].sort()) {
+      const partials = own.filter((c) => c.days.includes(day)).map((c) => ({ fileKey: c.fileKey, relPath: c.relPath, chunkIndex: c.chunkIndex }));
+      plans.push({ source, day, partials, fileQuality });
+    }
+  }
+  return plans;
+}
+
+/**
+ * Merge one (source, day) and write its metric document. `date` is the run's day: comptages
+ * reads that day's référentiel (written before any merge starts) for arc lengths and positions.
+ */
+export async function mergeSourceDay(store: FinalizeStore, job: DayMergePlan & { date: string }): Promise<DayResult> {
+  const handler = handlerFor(job.source);
+  const ctx: { referentiel?: ReferentielMetrics['mapping']; history?: Record<string, unknown> } = {};
+  if (job.source === 'comptages') {
+    const ref = await store.getMetrics<ReferentielMetrics>('referentiel', job.date);
+    if (ref) ctx.referentiel = ref.mapping;
+  }
+  if (HISTORY_SOURCES.has(job.source)) ctx.history = await historyOf(store, job.source, job.day);
+  const partials: unknown[] = [];
+  for (const c of job.partials) {
+    const bytes = await store.getPartial({ source: job.source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, job.day);
+    // The chunk summary listed this day: a missing partial means the store lost it.
+    if (bytes === null) throw new Error(`partial ${job.source}/${job.day}/${c.fileKey}/${c.chunkIndex} (${c.relPath}) is missing from the store`);
+    partials.push(decodePartial(handler, bytes));
+  }
+  const result = handler.finalizeDay(job.day, partials, ctx);
+  (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([job.fileQuality, result.quality]);
+  await store.putMetrics(job.source, job.day, result.metrics);
+  return result;
+}
+
+async function historyOf(store: FinalizeStore, source: SourceName, day: string): Promise<Record<string, unknown>> {
+  const history: Record<string, unknown> = {};
+  for (let i = 1; i <= HISTORY_DAYS; i++) {
+    const h = await store.getMetrics(source, addDays(day, -i));
+    if (h) history[addDays(day, -i)] = h;
+  }
+  return history;
+}
+
+/**
+ * Merge the partials of (source, day) found in `own` chunks, here, and write the metric document.
+ * Null when no chunk holds that day. The stored counts cover the run's files of this source (whole
+ * files, so they do not depend on how the files were chunked) plus what the merge found.
+ */
+async function mergeHere(
+  store: FinalizeStore,
+  source: SourceName,
+  day: string,
+  own: ChunkRef[],
+  ctx: { referentiel?: ReferentielMetrics['mapping']; history?: Record<string, unknown> },
+): Promise<DayResult | null> {
+  const handler = handlerFor(source);
+  const partials: unknown[] = [];
+  for (const c of own) {
+    for (const key of [day, ANY_DAY]) {
+      if (!c.days.includes(key)) continue;
+      const bytes = await store.getPartial({ source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, key);
+      if (bytes !== null) partials.push(decodePartial(handler, bytes));
+    }
+  }
+  if (!partials.length) return null;
+  const result = handler.finalizeDay(day, partials, ctx);
+  (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([...own.map((c) => c.quality), result.quality]);
+  await store.putMetrics(source, day, result.metrics);
+  return result;
+}
+
+/**
+ * Before the day merges start: write the run's référentiel (comptages merges read it), and plan
+ * the merges (`planDayMerges`).
+ */
+export async function prepareDayMerges(store: FinalizeStore, input: { date: string; chunks: ChunkRef[]; files: RunFile[] }): Promise<DayMergePlan[]> {
+  const plans = planDayMerges(input);
+  if (plans.length) {
+    const ref = orderedChunks(input).filter((c) => c.source === 'referentiel');
+    if (ref.length) await mergeHere(store, 'referentiel', input.date, ref, {});
+  }
+  return plans;
+}
+
+/**
+ * Merge every (source, day) of the run that `merged` does not already cover, then build the
+ * day's report. `merged` lists the day merges done by MergeDay jobs (see `planDayMerges`); their
+ * documents are read back from the store. Without it, everything is merged here.
+ */
 export async function finalizeRun(
   store: FinalizeStore,
   input: { date: string; chunks: ChunkRef[]; files: RunFile[]; generatedAt: string },
+  merged?: DayMergeResult[],
 ): Promise<FinalizeResult> {
   const D = input.date;
-  const okFiles = new Set(input.files.filter((f) => f.status === 'ok').map((f) => f.fileKey));
-  const chunks = input.chunks
-    .filter((c) => okFiles.has(c.fileKey))
-    .sort((a, b) => a.relPath.localeCompare(b.relPath) || a.chunkIndex - b.chunkIndex);
+  const chunks = orderedChunks(input);
+  const done = new Map<string, DayMergeResult>();
+  for (const m of merged ?? []) done.set(`${m.source}\u0000${m.day}`, m);
 
   const forD: Partial<MetricsByType> = {};
   const dayQuality: Partial<Record<SourceName, QualityCounts>> = {};
@@ -83,7 +209,6 @@ export async function finalizeRun(
   for (const source of order) {
     const own = chunks.filter((c) => c.source === source);
     if (!own.length) continue;
-    const handler = handlerFor(source);
     const dated = new Set(own.flatMap((c) => c.days).filter((d) => d !== ANY_DAY));
     const targets = BACKFILL_SOURCES.has(source) ? [...dated].sort() : [D];
     if (!targets.includes(D)) targets.push(D);
@@ -95,33 +220,23 @@ export async function finalizeRun(
     }
 
     for (const day of targets.sort()) {
-      const partials: unknown[] = [];
-      for (const c of own) {
-        for (const key of [day, ANY_DAY]) {
-          if (!c.days.includes(key)) continue;
-          const bytes = await store.getPartial({ source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, key);
-          if (bytes !== null) partials.push(decodePartial(handler, bytes));
+      const already = done.get(`${source}\u0000${day}`);
+      if (already) {
+        written.push({ type: source, day });
+        if (day === D) {
+          (forD as Record<string, unknown>)[source] = await store.getMetrics(source, D);
+          dayQuality[source] = mergeQuality([already.quality, filesWithoutDay(own, D)]);
         }
+        continue;
       }
-      if (!partials.length) {
+      if (HISTORY_SOURCES.has(source)) ctx.history = await historyOf(store, source, day);
+      const result = await mergeHere(store, source, day, own, ctx);
+      if (!result) {
         // Files of this source were read but none holds day D: say so (below), and never write an
         // empty day over one that another run filled.
         if (day === D) dayQuality[source] = filesWithoutDay(own, D);
         continue;
       }
-      if (HISTORY_SOURCES.has(source)) {
-        const history: Record<string, unknown> = {};
-        for (let i = 1; i <= HISTORY_DAYS; i++) {
-          const h = await store.getMetrics(source, addDays(day, -i));
-          if (h) history[addDays(day, -i)] = h;
-        }
-        ctx.history = history;
-      }
-      const result = handler.finalizeDay(day, partials, ctx);
-      // The stored counts cover the run's files of this source (whole files, so they do not depend
-      // on how the files were chunked) plus what the merge of this day found.
-      (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([...own.map((c) => c.quality), result.quality]);
-      await store.putMetrics(source, day, result.metrics);
       written.push({ type: source, day });
       if (day === D) {
         (forD as Record<string, unknown>)[source] = result.metrics;
