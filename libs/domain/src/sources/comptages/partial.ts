@@ -117,6 +117,29 @@ export class PartialBuilder {
   }
 }
 
+/**
+ * Partials of one day, one after the other, as a single partial: rows in the order given, arcs in
+ * first-seen order, each arc's label / point the first non-empty one. Merging the result gives
+ * exactly what merging the list gives (the merge keeps the first row of an (arc, hour) either way).
+ */
+export function concatComptagesPartials(parts: ComptagesPartial[]): ComptagesPartial {
+  if (!parts.length) throw new RangeError('concatComptagesPartials needs at least one partial');
+  const day = parts[0].day;
+  const out = new PartialBuilder(day, 0, Math.max(1, parts.reduce((n, p) => n + p.rows, 0)));
+  for (const p of parts) {
+    if (p.day !== day) throw new RangeError(`cannot concatenate partials of ${day} and ${p.day}`);
+    const slots = p.arcs.map((a) => {
+      const i = out.arcSlot(Number(a.id));
+      const arc = out.arcs[i];
+      if (arc.libelle === '') arc.libelle = a.libelle;
+      if (arc.geo_point_2d === null) arc.geo_point_2d = a.geo_point_2d;
+      return i;
+    });
+    for (let r = 0; r < p.rows; r++) out.push(slots[p.arc[r]], p.hour[r], p.debit[r], p.taux[r], p.etat[r]);
+  }
+  return out.build();
+}
+
 // ───────────────────────────── bytes ─────────────────────────────
 //
 //   "CFCP" | u32 version (1) | u32 head length H | head: UTF-8 JSON { day, rows, ids, libelles, points }
