@@ -57,6 +57,15 @@ describe('CsvScanner: RFC 4180', () => {
     ]);
   });
 
+  it('doubled quotes at the ends of the lines of a multi-line field', () => {
+    // Line 1 has 3 quotes (the field stays open), line 2 has 4 (still open), line 3 closes it.
+    const recs = parseCsv(Buffer.from('1;"x""\n""y""\n";e\n2;z\n'));
+    expect(recs.map((r) => [r.fields, r.lines, r.error])).toEqual([
+      [['1', 'x"\n"y"\n', 'e'], 3, null],
+      [['2', 'z'], 1, null],
+    ]);
+  });
+
   it('strips a BOM at byte 0 only, and decodes UTF-8', () => {
     const buf = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Débit;État\r\né;€\r\n', 'utf8')]);
     const recs = parseCsv(buf);

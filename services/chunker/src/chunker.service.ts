@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Job, Queue } from 'bullmq';
 import { ChunkFile, JobData, jobIds, ProcessChunk, QueueName } from '@cityflow/contracts';
 import { APP_CONFIG, AppConfig, LOGGER, Logger } from '@cityflow/common';
-import { assertVersion, planChunks, resolveInside } from '@cityflow/domain';
+import { assertVersion, ChunkPlan, ChunkRange, planChunks, resolveInside } from '@cityflow/domain';
 
 @Injectable()
 export class ChunkerService {
@@ -15,16 +15,20 @@ export class ChunkerService {
 
   /**
    * Scan the file once for record boundaries (quote-aware, bounded memory, no copy) and add one
-   * `process-chunk` child per `EC2_CHUNK_SIZE` rows. Child ids are deterministic, so a retried
-   * plan step adds nothing twice.
+   * `process-chunk` child per `EC2_CHUNK_SIZE` rows, each as soon as its range is planned, so the
+   * processors start on the first chunks while the rest of the file is still being scanned.
+   * Child ids are deterministic, so a retried plan step adds nothing twice.
    */
   async addChunks(job: Job, data: JobData<typeof ChunkFile>): Promise<number> {
     const abs = resolveInside(data.rawDir, data.file.relPath);
     assertVersion(abs, data.file.version, data.file.relPath);
     const started = Date.now();
-    const plan = await planChunks(abs, this.config.chunkRows);
-    for (const range of plan.ranges) {
-      await this.processQueue.add(
+    let firstChunkMs: number | undefined;
+    // One add in flight at a time: its Redis round trip overlaps the scan of the next range, the
+    // children still arrive in order, and a slow Redis holds the scan back (planChunks awaits).
+    let adding: Promise<unknown> = Promise.resolve();
+    const addChunk = (range: ChunkRange, header: string): Promise<unknown> =>
+      this.processQueue.add(
         ProcessChunk.name,
         ProcessChunk.parse({
           schemaVersion: 1,
@@ -32,7 +36,7 @@ export class ChunkerService {
           rawDir: data.rawDir,
           file: data.file,
           range: { index: range.index, start: range.start, end: range.end, firstLine: range.firstLine },
-          header: range.index === 0 ? undefined : plan.header,
+          header: range.index === 0 ? undefined : header,
           rows: range.rows,
         }),
         {
@@ -42,9 +46,33 @@ export class ChunkerService {
           ignoreDependencyOnFailure: true,
         },
       );
+
+    let plan: ChunkPlan;
+    try {
+      plan = await planChunks(abs, this.config.chunkRows, {
+        onRange: async (range, header) => {
+          await adding;
+          adding = addChunk(range, header);
+          // Awaited later; this handler only keeps a failure meanwhile from counting as unhandled.
+          adding.catch(() => undefined);
+          firstChunkMs ??= Date.now() - started;
+        },
+      });
+    } catch (e) {
+      await adding.catch(() => undefined);
+      throw e;
     }
+    await adding;
     this.log.info(
-      { runId: data.runId, file: data.file.relPath, bytes: data.file.size, rows: plan.totalRows, chunks: plan.ranges.length, ms: Date.now() - started },
+      {
+        runId: data.runId,
+        file: data.file.relPath,
+        bytes: data.file.size,
+        rows: plan.totalRows,
+        chunks: plan.ranges.length,
+        ms: Date.now() - started,
+        firstChunkMs,
+      },
       'file split into chunks',
     );
     return plan.ranges.length;
