@@ -66,11 +66,10 @@ async function main() {
   try {
     run = await stack.waitForRun(config, runId, { children, onProgress: stack.progressPrinter() });
   } catch (e) {
-    console.error(`\n${e.message}`);
+    console.error(e.message);
     await stopAll(1);
     return 1;
   }
-  if (process.stdout.isTTY) process.stdout.write('\n');
   const reportFile = path.join(config.outputDir, 'reports', `daily_report_${SAMPLE_DATE}.json`);
   if (run.status === 'failed' || !fs.existsSync(reportFile)) {
     console.error(`run ${runId} failed: ${run.error || 'no report written'}`);

@@ -188,6 +188,116 @@ describe('runs: POST /runs, GET /runs, GET /runs/{id}', () => {
     });
     expect(body.percent).toBeLessThan(100);
     expect(body.percent).toBeGreaterThan(90);
+
+    // Every chunk of each file by default, in chunk order, with rows, attempts and the failure reason.
+    const chunkView = (j: number, rows: number, extra = {}) => ({
+      id: jobIds.chunk(runId, 1, j),
+      index: j,
+      state: 'completed',
+      rowsDone: rows,
+      rowsTotal: rows,
+      attemptsMade: 1, // BullMQ counts the finished attempt, successful or not
+      attemptsStarted: 1,
+      stalls: 0,
+      failedReason: null,
+      ...extra,
+    });
+    const failedChunk = chunkView(2, 10, { rowsTotal: 40, state: 'failed', attemptsMade: 1, failedReason: 'InputFormatError: bad header' });
+    expect(body.files[1].chunkList).toEqual({ filter: 'all', offset: 0, limit: 100, total: 3, items: [chunkView(0, 50), chunkView(1, 50), failedChunk] });
+    expect(body.files[0].chunkList).toMatchObject({ filter: 'all', total: 1, items: [{ id: jobIds.chunk(runId, 0, 0), index: 0, state: 'completed', rowsDone: 7 }] });
+
+    // ?chunks=failed lists the failed chunk with its reason; the counts still cover every chunk.
+    const failed = (await request(http).get(`/runs/${runId}?chunks=failed`).expect(200)).body;
+    expect(failed.files[1].chunkList).toEqual({ filter: 'failed', offset: 0, limit: 100, total: 1, items: [failedChunk] });
+    expect(failed.files[0].chunkList).toEqual({ filter: 'failed', offset: 0, limit: 100, total: 0, items: [] });
+    expect(failed.files[1].chunks).toEqual(body.files[1].chunks);
+    const active = (await request(http).get(`/runs/${runId}?chunks=active`).expect(200)).body;
+    expect(active.files[1].chunkList).toMatchObject({ total: 0, items: [] });
+    const none = (await request(http).get(`/runs/${runId}?chunks=none`).expect(200)).body;
+    expect(none.files[1].chunkList).toMatchObject({ total: 0, items: [] });
+    expect(none.chunksTotal).toBe(4);
+
+    // Paging, per file.
+    const page = (await request(http).get(`/api/runs/${runId}?chunkOffset=1&chunkLimit=1`).expect(200)).body;
+    expect(page.files[1].chunkList).toEqual({ filter: 'all', offset: 1, limit: 1, total: 3, items: [chunkView(1, 50)] });
+    expect(page.files[0].chunkList).toMatchObject({ offset: 1, limit: 1, total: 1, items: [] });
+
+    for (const q of ['chunks=bogus', 'chunks=all&chunks=failed', 'chunkLimit=0', 'chunkLimit=1001', 'chunkOffset=-1', 'chunkOffset=x']) {
+      const res400 = await request(http).get(`/runs/${runId}?${q}`).expect(400);
+      expect(res400.body.error).toBe('Paramètre invalide');
+    }
+  });
+
+  it('GET /runs/{id}?chunks=active lists the chunk a processor is working on, with its rows so far', async () => {
+    const runId = `${DAY}-abcdef02`;
+    const now = new Date().toISOString();
+    await new FsStore(config.outputDir).putRun({
+      runId,
+      date: DAY,
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      rawDir: '/raw',
+      files: [{ fileIndex: 0, source: 'comptages', relPath: 'batch/c.csv', size: 500, chunked: true, fileKey: 'k0' }],
+    });
+    const file = { source: 'comptages' as const, relPath: 'batch/c.csv', size: 500, version: '500-1', fileKey: 'k0' };
+    const chunk = (j: number) => ({
+      name: ProcessChunk.name,
+      queueName: QueueName.Process,
+      data: ProcessChunk.parse({ schemaVersion: 1, runId, rawDir: '/raw', file, range: { index: j, start: j * 250, end: (j + 1) * 250 }, rows: 20 }),
+      opts: { jobId: jobIds.chunk(runId, 0, j), ignoreDependencyOnFailure: true },
+    });
+    const flows = new FlowProducer({ connection: workerConnection(config.redisUrl), prefix: config.queuePrefix });
+    await flows.add({
+      name: FinalizeRun.name,
+      queueName: QueueName.Report,
+      data: FinalizeRun.parse({ schemaVersion: 1, runId, date: DAY }),
+      opts: { jobId: jobIds.finalize(runId) },
+      children: [
+        {
+          name: ChunkFile.name,
+          queueName: QueueName.Chunk,
+          data: ChunkFile.parse({ schemaVersion: 1, runId, rawDir: '/raw', file, fileIndex: 0 }),
+          opts: { jobId: jobIds.file(runId, 0), ignoreDependencyOnFailure: true },
+          children: [chunk(0), chunk(1)],
+        },
+      ],
+    });
+    await flows.close();
+
+    // c0 completes at once; c1 reports 5 of 20 rows and then waits until released.
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const worker = new Worker(
+      QueueName.Process,
+      async (job: Job) => {
+        if (job.id === jobIds.chunk(runId, 0, 1)) {
+          await job.updateProgress({ rowsDone: 5, rowsTotal: 20 });
+          await held;
+        } else await job.updateProgress({ rowsDone: 20, rowsTotal: 20 });
+        return {};
+      },
+      { connection: workerConnection(config.redisUrl), prefix: config.queuePrefix, concurrency: 2 },
+    );
+    const processQ = new Queue(QueueName.Process, { connection: workerConnection(config.redisUrl), prefix: config.queuePrefix });
+    try {
+      await waitFor(async () => ((await processQ.getJob(jobIds.chunk(runId, 0, 1)))?.progress as { rowsDone?: number } | undefined)?.rowsDone === 5, 10_000, 'c1 active');
+      await waitFor(async () => (await (await processQ.getJob(jobIds.chunk(runId, 0, 0)))?.getState()) === 'completed', 10_000, 'c0 done');
+      const body = (await request(http).get(`/runs/${runId}?chunks=active`).expect(200)).body;
+      expect(body.files[0].chunks).toEqual({ total: 2, completed: 1, failed: 0, active: 1, waiting: 0 });
+      expect(body.files[0].chunkList).toEqual({
+        filter: 'active',
+        offset: 0,
+        limit: 100,
+        total: 1,
+        items: [{ id: jobIds.chunk(runId, 0, 1), index: 1, state: 'active', rowsDone: 5, rowsTotal: 20, attemptsMade: 0, attemptsStarted: 1, stalls: 0, failedReason: null }],
+      });
+      expect(body).toMatchObject({ rowsDone: 25, rowsTotal: 40 });
+    } finally {
+      release();
+      await worker.close();
+      await processQ.close();
+    }
   });
 
   it('an ingest job that failed for good shows the run as failed', async () => {

@@ -6,6 +6,8 @@ const bool = z
   .optional()
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
+/** A duration in milliseconds, at least `min`, at most one hour. */
+const ms = (def: number, min: number) => z.coerce.number().int().min(min).max(3_600_000).default(def);
 
 /**
  * Every environment variable CityFlow reads (SPEC §6), with defaults. The old system's names
@@ -26,6 +28,17 @@ export const EnvSchema = z
     MAX_FILE_SIZE_MB: z.coerce.number().positive().default(500),
     EC2_CHUNK_SIZE: int(50_000),
     PROCESSOR_CONCURRENCY: int(1),
+    /**
+     * BullMQ job lock (ms) of the workers declared with WORKER_OPTIONS (the processor's). The worker
+     * renews it every half of this; when the process dies (SIGKILL, OOM) its job is noticed as
+     * stalled only once the lock expires. Keep it well above the longest time the event loop can
+     * stay blocked on one chunk, or a live worker loses its job to another one.
+     */
+    WORKER_LOCK_DURATION_MS: ms(30_000, 1000),
+    /** How often (ms) those workers look for active jobs whose lock expired and put them back in the queue. */
+    WORKER_STALLED_INTERVAL_MS: ms(30_000, 100),
+    /** Times a job may stall (its worker died holding it) before it fails instead of being run again. */
+    WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(0).max(100).default(1),
     /** Cron pattern (5 or 6 fields, Europe/Paris) of the daily run; empty = no schedule. */
     SCHEDULE_CRON: z
       .string()
@@ -86,6 +99,10 @@ export interface AppConfig {
   maxFileSizeBytes: number;
   chunkRows: number;
   processorConcurrency: number;
+  /** Lock and stall detection of the processor's BullMQ worker (see WORKER_* in EnvSchema). */
+  workerLockDurationMs: number;
+  workerStalledIntervalMs: number;
+  workerMaxStalledCount: number;
   scheduleCron?: string;
   scheduleDaysBack: number;
   apiPort: number;
@@ -109,6 +126,9 @@ export function toAppConfig(env: Env, cwd = process.cwd()): AppConfig {
     maxFileSizeBytes: Math.round(env.MAX_FILE_SIZE_MB * 1024 * 1024),
     chunkRows: env.EC2_CHUNK_SIZE,
     processorConcurrency: env.PROCESSOR_CONCURRENCY,
+    workerLockDurationMs: env.WORKER_LOCK_DURATION_MS,
+    workerStalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+    workerMaxStalledCount: env.WORKER_MAX_STALLED_COUNT,
     scheduleCron: env.SCHEDULE_CRON,
     scheduleDaysBack: env.SCHEDULE_DAYS_BACK,
     apiPort: env.API_PORT,

@@ -130,6 +130,34 @@ const ChunkCountsSchema: SchemaObject = {
   properties: { total: { type: 'integer' }, completed: { type: 'integer' }, failed: { type: 'integer' }, active: { type: 'integer' }, waiting: { type: 'integer' } },
 };
 
+const ChunkViewSchema: SchemaObject = {
+  type: 'object',
+  description: 'Un job process-chunk',
+  properties: {
+    id: { type: 'string', example: '2025-11-04-1a2b3c4d-f1-c12', description: '<runId>-f<fichier>-c<chunk>' },
+    index: { type: 'integer', description: 'Numéro du chunk dans son fichier' },
+    state: { type: 'string', description: 'État BullMQ : completed, failed, active, waiting, delayed (attente d’une nouvelle tentative), prioritized, unknown' },
+    rowsDone: { type: 'integer', description: 'Lignes traitées (progression du job)' },
+    rowsTotal: { type: 'integer', nullable: true, description: 'Lignes du chunk comptées par le découpage ; null si inconnu' },
+    attemptsMade: { type: 'integer', description: 'Tentatives terminées, réussie ou échouée (compte BullMQ)' },
+    attemptsStarted: { type: 'integer', description: 'Fois où un worker a pris le job (tentatives et relances après blocage)' },
+    stalls: { type: 'integer', description: 'Relances après blocage (processeur arrêté ou verrou perdu)' },
+    failedReason: { type: 'string', nullable: true, description: 'Dernière erreur, y compris pour un chunk qui attend une nouvelle tentative' },
+  },
+};
+
+const ChunkPageSchema: SchemaObject = {
+  type: 'object',
+  description: 'Une page des chunks du fichier, dans l’ordre des chunks, après le filtre `chunks`',
+  properties: {
+    filter: { type: 'string', enum: ['all', 'active', 'failed', 'none'] },
+    offset: { type: 'integer' },
+    limit: { type: 'integer' },
+    total: { type: 'integer', description: 'Chunks du fichier qui passent le filtre' },
+    items: { type: 'array', items: ChunkViewSchema },
+  },
+};
+
 export const RunViewSchema: SchemaObject = {
   type: 'object',
   properties: {
@@ -154,6 +182,7 @@ export const RunViewSchema: SchemaObject = {
           rowsTotal: { type: 'integer', nullable: true },
           failedReason: { type: 'string', nullable: true },
           percent: { type: 'number' },
+          chunkList: ChunkPageSchema,
         },
       },
     },

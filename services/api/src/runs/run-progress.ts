@@ -19,8 +19,43 @@ export interface JobSnapshot {
   /** Rows the chunker counted for a ProcessChunk job, when known. */
   plannedRows?: number;
   failedReason?: string;
+  /** Finished attempts, successful or failed (BullMQ's count; failed ones are retried until `attempts`). */
   attemptsMade: number;
+  /** Times a worker took the job: attempts plus stalled re-runs. */
+  attemptsStarted?: number;
+  /** Times the job stalled (its worker died or lost the lock) and was put back in the queue. */
+  stalledCounter?: number;
   children?: JobSnapshot[];
+}
+
+/** Which chunks of each file the view lists (the counts always cover every chunk). */
+export const CHUNK_FILTERS = ['all', 'active', 'failed', 'none'] as const;
+export type ChunkFilter = (typeof CHUNK_FILTERS)[number];
+
+/** One page of a file's chunks, in chunk order, after the filter. */
+export interface ChunkListing {
+  filter: ChunkFilter;
+  offset: number;
+  limit: number;
+}
+
+/** One chunk job (ProcessChunk) as the api shows it. */
+export interface ChunkView {
+  id: string;
+  index: number;
+  state: string;
+  rowsDone: number;
+  rowsTotal: number | null;
+  attemptsMade: number;
+  attemptsStarted: number;
+  stalls: number;
+  failedReason: string | null;
+}
+
+export interface ChunkPage extends ChunkListing {
+  /** Chunks of the file that match the filter (the page holds at most `limit` of them). */
+  total: number;
+  items: ChunkView[];
 }
 
 export interface ChunkCounts {
@@ -45,6 +80,8 @@ export interface FileProgress {
   rowsTotal: number | null;
   failedReason: string | null;
   percent: number;
+  /** Present when a listing was asked for (GET /runs/{id} always asks). */
+  chunkList?: ChunkPage;
 }
 
 export type RunStage = 'queued' | 'ingesting' | 'processing' | 'finalizing' | 'completed' | 'incomplete' | 'failed' | 'unknown';
@@ -89,7 +126,36 @@ function parseChildId(runId: string, id: string): { fileIndex: number; chunkInde
   return m ? { fileIndex: Number(m[1]), chunkIndex: m[2] === undefined ? null : Number(m[2]) } : null;
 }
 
-export function summarizeRun(record: Pick<RunRecord, 'runId' | 'status' | 'files'>, flow: JobSnapshot | null, ingest: JobSnapshot | null): RunProgress {
+/** The listed page of one file's chunks (already sorted by chunk index). */
+function chunkPage(runId: string, chunks: JobSnapshot[], listing: ChunkListing): ChunkPage {
+  const matching = listing.filter === 'none' ? [] : listing.filter === 'all' ? chunks : chunks.filter((c) => c.state === listing.filter);
+  const items = matching.slice(listing.offset, listing.offset + listing.limit).map((c): ChunkView => {
+    const { done, total } = rowsOf(c);
+    return {
+      id: c.id,
+      index: parseChildId(runId, c.id)?.chunkIndex ?? 0,
+      state: c.state,
+      rowsDone: done,
+      rowsTotal: total,
+      attemptsMade: c.attemptsMade,
+      attemptsStarted: c.attemptsStarted ?? 0,
+      stalls: c.stalledCounter ?? 0,
+      failedReason: c.failedReason ?? null,
+    };
+  });
+  return { ...listing, total: matching.length, items };
+}
+
+/**
+ * Progress of a run from its record and a snapshot of its flow. With `listing`, each file also
+ * carries one page of its chunks (`chunkList`).
+ */
+export function summarizeRun(
+  record: Pick<RunRecord, 'runId' | 'status' | 'files'>,
+  flow: JobSnapshot | null,
+  ingest: JobSnapshot | null,
+  listing?: ChunkListing,
+): RunProgress {
   const runId = record.runId;
   // Index the flow's jobs by file: a file job (ChunkFile) and its chunk jobs.
   const byFile = new Map<number, { fileJob?: JobSnapshot; chunks: JobSnapshot[] }>();
@@ -152,6 +218,7 @@ export function summarizeRun(record: Pick<RunRecord, 'runId' | 'status' | 'files
       rowsTotal: chunks.length ? rowsTotal : null,
       failedReason,
       percent: round1(fraction * 100),
+      ...(listing ? { chunkList: chunkPage(runId, chunks, listing) } : {}),
     };
   });
 
@@ -159,7 +226,9 @@ export function summarizeRun(record: Pick<RunRecord, 'runId' | 'status' | 'files
   const weight = (f: FileProgress) => (f.size && f.size > 0 ? f.size : 1);
   const totalWeight = files.reduce((s, f) => s + weight(f), 0);
   let fraction = totalWeight ? files.reduce((s, f) => s + (weight(f) * f.percent) / 100, 0) / totalWeight : 0;
-  const stage = stageOf(record.status, flow, ingest);
+  // Once every file is done the run job only waits for its day merges (MergeDay children): finalizing.
+  const filesDone = files.length > 0 && files.every((f) => f.state === 'completed' || f.state === 'failed');
+  const stage = stageOf(record.status, flow, ingest, filesDone);
   // 100 % means "report written": until then the finalize step is still ahead.
   if (stage === 'completed' || stage === 'incomplete') fraction = 1;
   else if (stage !== 'failed') fraction = Math.min(fraction, 0.99);
@@ -179,12 +248,13 @@ export function summarizeRun(record: Pick<RunRecord, 'runId' | 'status' | 'files
   };
 }
 
-function stageOf(status: RunRecord['status'], flow: JobSnapshot | null, ingest: JobSnapshot | null): RunStage {
+function stageOf(status: RunRecord['status'], flow: JobSnapshot | null, ingest: JobSnapshot | null, filesDone: boolean): RunStage {
   if (status === 'completed' || status === 'incomplete' || status === 'failed') return status;
   if (flow) {
     if (flow.state === 'failed') return 'failed';
     if (flow.state === 'completed') return 'completed';
     if (flow.state === 'active' || flow.state === 'waiting' || flow.state === 'prioritized') return 'finalizing';
+    if (flow.state === 'waiting-children' && filesDone) return 'finalizing';
     return 'processing';
   }
   if (ingest) {

@@ -4,12 +4,14 @@ import { IngestRun, jobIds, newRunId, QueueName } from '@cityflow/contracts';
 import { APP_CONFIG, AppConfig, LOGGER, Logger, RunRecord, STORE, Store } from '@cityflow/common';
 import { errors } from '../common/api-error';
 import { RedisProducer, withTimeout } from '../redis/redis-producer.service';
-import { JobSnapshot, RunProgress, summarizeRun } from './run-progress';
+import { ChunkListing, JobSnapshot, RunProgress, summarizeRun } from './run-progress';
 
 /** Longest a request waits on Redis. */
 const REDIS_DEADLINE_MS = 2000;
 /** A run's flow has one child per file and one grandchild per chunk; read them all. */
 const MAX_CHILDREN = 10_000;
+/** Default listing: every chunk, at most 100 per file. */
+export const DEFAULT_CHUNK_LISTING: ChunkListing = { filter: 'all', offset: 0, limit: 100 };
 
 export interface RunAccepted {
   runId: string;
@@ -63,8 +65,11 @@ export class RunsService {
     return this.store.listRuns(limit);
   }
 
-  /** The stored record merged with what Redis knows right now; `live: false` when Redis could not be read. */
-  async get(runId: string): Promise<RunView | null> {
+  /**
+   * The stored record merged with what Redis knows right now; `live: false` when Redis could not
+   * be read. Each file lists one page of its chunks, chosen by `listing`.
+   */
+  async get(runId: string, listing: ChunkListing = DEFAULT_CHUNK_LISTING): Promise<RunView | null> {
     const record = await this.store.getRun(runId);
     if (!record) return null;
     let flow: JobSnapshot | null = null;
@@ -78,7 +83,7 @@ export class RunsService {
         this.log.warn({ runId, err: { message: (e as Error).message } }, 'live run progress unavailable');
       }
     }
-    const progress = summarizeRun(record, flow, ingest);
+    const progress = summarizeRun(record, flow, ingest, listing);
     const { files: _files, ...rest } = record;
     const view: RunView = { ...rest, ...progress, live };
     // The ingestor writes nothing when the IngestRun job fails for good: show that failure here.
@@ -116,6 +121,8 @@ async function snapshot(job: Job, children: JobSnapshot[]): Promise<JobSnapshot>
     plannedRows: typeof rows === 'number' ? rows : undefined,
     failedReason: job.failedReason || undefined,
     attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted,
+    stalledCounter: job.stalledCounter,
     children: children.length ? children : undefined,
   };
 }
