@@ -42,6 +42,10 @@ RUN mkdir -p /out \
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# Heap bounds of every service (SERVICE_NODE_OPTIONS in libs/common, also used by scripts/lib/stack.js): the
+# working set is small (one 8 MiB block, one day's merge), and a capped heap keeps each process's
+# resident memory under 256 MiB instead of letting V8 grow it to the host's size.
+ENV NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8"
 WORKDIR /app
 
 COPY package.json package-lock.json ./

@@ -9,7 +9,7 @@ const path = require('node:path');
 const IORedis = require('ioredis');
 const { Queue } = require('bullmq');
 const { IngestRun, jobIds, newRunId, QueueName } = require('@cityflow/contracts');
-const { loadConfig, workerConnection, redisOptionsFromUrl, FsStore } = require('@cityflow/common');
+const { loadConfig, workerConnection, redisOptionsFromUrl, FsStore, SERVICE_NODE_OPTIONS } = require('@cityflow/common');
 const { startRedisServer, findRedisServer } = require('@cityflow/testing');
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -31,7 +31,9 @@ async function ensureRedis(env) {
 function startService(name, env, { quiet = false, index = 0 } = {}) {
   const main = path.join(ROOT, 'services', name, 'dist', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [main], { cwd: ROOT, env: { ...env, SERVICE_NAME: name }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The heap bounds of production (Dockerfile NODE_OPTIONS); a NODE_OPTIONS of the caller comes after, so it can override them.
+  const nodeOptions = [SERVICE_NODE_OPTIONS, env.NODE_OPTIONS].filter(Boolean).join(' ');
+  const child = spawn(process.execPath, [main], { cwd: ROOT, env: { ...env, NODE_OPTIONS: nodeOptions, SERVICE_NAME: name }, stdio: ['ignore', 'pipe', 'pipe'] });
   const label = index ? `${name}#${index}` : name;
   const tail = [];
   const onData = (stream) => (chunk) => {

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, EnvSchema, loadConfig, readDotEnv } from '@cityflow/common';
+import { CONFIG_VARIABLES, EnvSchema, loadConfig, readDotEnv, SERVICE_NODE_OPTIONS } from '@cityflow/common';
 import { findRedisServer, freePort } from '@cityflow/testing';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -590,7 +590,10 @@ describe('Dockerfile', () => {
 
   it('sets only variables of the config schema, and the /data layout compose uses', () => {
     const keys = runtime.instructions.filter((i) => i.cmd === 'ENV').flatMap(envKeysOf);
-    expect(keys.filter((k) => !CONFIG_VARIABLES.includes(k))).toEqual([]);
+    // NODE_OPTIONS is Node's own variable: the services' heap bounds, the same as local stacks use.
+    expect(keys.filter((k) => !CONFIG_VARIABLES.includes(k) && k !== 'NODE_OPTIONS')).toEqual([]);
+    const nodeOptions = runtime.instructions.filter((i) => i.cmd === 'ENV').map((i) => /NODE_OPTIONS="([^"]*)"/.exec(i.args)?.[1]).find(Boolean);
+    expect(nodeOptions).toBe(SERVICE_NODE_OPTIONS);
     const env = runtime.instructions.filter((i) => i.cmd === 'ENV').map((i) => i.args).join(' ');
     expect(env).toContain('DATA_DIR_RAW=/data/raw');
     expect(env).toContain('OUTPUT_DIR=/data/output');

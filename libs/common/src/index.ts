@@ -1,5 +1,6 @@
 export * from './config/config.schema';
 export * from './config/load-config';
+export * from './config/node-options';
 export * from './store/store';
 export * from './store/fs.store';
 export * from './store/create-store';

@@ -268,7 +268,7 @@ describe('api: compatible routes, new read routes, docs, dashboard, board', () =
       const ok = await request(http).get('/admin/queues').auth(BOARD_USER, BOARD_PASSWORD).expect(200);
       expect(ok.text).toMatch(/<div id="root">/);
       const api = await request(http).get('/admin/queues/api/queues').auth(BOARD_USER, BOARD_PASSWORD).expect(200);
-      expect(api.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['chunk', 'ingest', 'process', 'report']);
+      expect(api.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['chunk', 'ingest', 'merge', 'process', 'report']);
       await request(http).get('/admin/queues/api/queues').expect(401);
     });
   });
