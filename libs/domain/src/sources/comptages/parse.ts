@@ -19,12 +19,11 @@
  */
 import { matchHeader, splitCsvLine } from '../../csv';
 import { DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_LINES, hasBom, readRecordAt } from '../../csv/scanner';
-import type { EtatTrafic } from '../../shared/metrics-types';
 import type { ByteRange, ChunkOutput, FileRef, QualityCounts } from '../../shared/model';
 import { emptyQuality, InputFormatError, reject } from '../../shared/model';
 import { HOUR_MS, parisDay, parisMidnight, parseIsoWithOffset } from '../../shared/time';
 import type { ChunkInput } from '../source-handler';
-import { COMPTAGES_COLUMNS, COMPTAGES_REQUIRED_COLUMNS, normalizeEtatTrafic } from './constants';
+import { COMPTAGES_COLUMNS, COMPTAGES_REQUIRED_COLUMNS, ETATS_TRAFIC, normalizeEtatTrafic } from './constants';
 import { ComptagesPartial, ETAT_CODE, PartialBuilder } from './partial';
 
 /** Header columns located for one file. */
@@ -153,11 +152,8 @@ const MAX_FAST_FIELDS = 64;
 const FAST_DONE = 0;
 const FAST_EXACT = 1;
 
-// The five état labels as UTF-8 bytes, by ETAT_CODE.
-const ETAT_BYTES: { code: number; bytes: Buffer }[] = (['Inconnu', 'Fluide', 'Pré-saturé', 'Saturé', 'Bloqué'] as EtatTrafic[]).map((e) => ({
-  code: ETAT_CODE[e],
-  bytes: Buffer.from(e, 'utf8'),
-}));
+// The état labels as UTF-8 bytes, with their ETAT_CODE.
+const ETAT_BYTES: { code: number; bytes: Buffer }[] = ETATS_TRAFIC.map((e) => ({ code: ETAT_CODE[e], bytes: Buffer.from(e, 'utf8') }));
 
 // Date.UTC of a calendar day (NaN when the day does not exist), memoised: few distinct days.
 const dayMsCache = new Map<number, number>();
