@@ -52,37 +52,54 @@ export const EnvSchema = z
     BOARD_USER: z.string().default('admin'),
     BOARD_PASSWORD: z.string().optional(),
 
+    /**
+     * Store backend, with the old system's precedence (legacy §1): DynamoDB when AWS_EXECUTION_ENV
+     * is set, or USE_DYNAMODB=true, or DATABASE_TYPE=dynamodb; MongoDB when DATABASE_TYPE=mongodb;
+     * otherwise the filesystem store under OUTPUT_DIR (the old default, MongoDB, needed a server).
+     */
     DATABASE_TYPE: z.enum(['filesystem', 'mongodb', 'dynamodb']).default('filesystem'),
     USE_DYNAMODB: bool,
+    /** Raw input from S3 (S3_RAW_BUCKET/S3_RAW_PREFIX) and report export to S3; also implied by AWS_EXECUTION_ENV. */
     USE_S3: bool,
+    /** Set by AWS runtimes (and by hand on EC2): DynamoDB store, S3 input, S3 report export. */
     AWS_EXECUTION_ENV: z.string().optional(),
     AWS_REGION: z.string().default('eu-west-3'),
+    /** Endpoint of every AWS service (an emulator, a VPC endpoint), as the AWS SDKs define it. */
     AWS_ENDPOINT_URL: z.string().url().optional(),
-    MONGODB_URL: z.string().optional(),
-    MONGODB_DATABASE: z.string().default('cityflow'),
-    DYNAMODB_METRICS_TABLE: z.string().default('cityflow-metrics'),
-    DYNAMODB_REPORTS_TABLE: z.string().default('cityflow-daily-reports'),
+    /** Per-service endpoints; each wins over AWS_ENDPOINT_URL. */
+    AWS_ENDPOINT_URL_S3: z.string().url().optional(),
+    AWS_ENDPOINT_URL_DYNAMODB: z.string().url().optional(),
+    /** Path-style S3 URLs (bucket in the path). Default: on when an S3 endpoint is set (emulators), off otherwise. */
+    S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional(),
+    /**
+     * Create missing tables, collections, indexes and buckets at startup. Default true; set false
+     * on accounts whose resources are managed elsewhere (then a missing one is a clear boot error).
+     */
+    CREATE_RESOURCES: z.enum(['true', 'false', '1', '0', 'yes', 'no']).default('true'),
+    MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URL').default('mongodb://localhost:27017/'),
+    MONGODB_DATABASE: z.string().regex(/^[^\/\\. "$*<>:|?]{1,63}$/, 'not a valid MongoDB database name').default('cityflow'),
+    DYNAMODB_METRICS_TABLE: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'not a valid DynamoDB table name').default('cityflow-metrics'),
+    DYNAMODB_REPORTS_TABLE: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'not a valid DynamoDB table name').default('cityflow-daily-reports'),
+    /** Attempts of one DynamoDB batch (its UnprocessedItems retried with exponential backoff) before the job fails. */
+    DYNAMODB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+    /** First backoff delay (ms) of those retries; doubled each attempt, with jitter, capped at 5 s. */
+    DYNAMODB_RETRY_BASE_MS: z.coerce.number().int().min(1).max(10_000).default(50),
     S3_RAW_BUCKET: z.string().default('cityflow-raw-data'),
     S3_RAW_PREFIX: z.string().default('raw'),
     S3_REPORTS_BUCKET: z.string().default('cityflow-reports'),
     S3_REPORTS_PREFIX: z.string().default('reports'),
     S3_CACHE_DIR: z.string().default('s3_cache'),
+    /** An S3 body that sends nothing for this long (ms) is destroyed and its range read again. */
+    S3_READ_TIMEOUT_MS: ms(30_000, 50),
+    /** Attempts of one S3 range read (stalled or reset bodies) before the job fails. */
+    S3_READ_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
 
     /** Reproducible builds convention: when set, report `generated_at` uses this instant. */
     SOURCE_DATE_EPOCH: z.coerce.number().int().nonnegative().optional(),
   })
   .superRefine((env, ctx) => {
-    const dynamo = env.USE_DYNAMODB || env.DATABASE_TYPE === 'dynamodb' || !!env.AWS_EXECUTION_ENV;
-    if (env.DATABASE_TYPE === 'mongodb' && !env.MONGODB_URL)
-      ctx.addIssue({ code: 'custom', path: ['MONGODB_URL'], message: 'required when DATABASE_TYPE=mongodb' });
-    if (dynamo || env.DATABASE_TYPE === 'mongodb')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DATABASE_TYPE'],
-        message: `the ${dynamo ? 'dynamodb' : 'mongodb'} store is not available in this version; use DATABASE_TYPE=filesystem (the default)`,
-      });
-    if (env.USE_S3)
-      ctx.addIssue({ code: 'custom', path: ['USE_S3'], message: 'S3 input is not available in this version; unset USE_S3 and use DATA_DIR_RAW' });
+    if (env.MONGODB_URL && /\s/.test(env.MONGODB_URL))
+      ctx.addIssue({ code: 'custom', path: ['MONGODB_URL'], message: 'must not contain spaces' });
   });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -94,6 +111,7 @@ export interface AppConfig {
   logPretty: boolean;
   redisUrl: string;
   queuePrefix: string;
+  /** Raw input location: an absolute folder, or `s3://bucket/prefix` in S3 mode. */
   rawDir: string;
   outputDir: string;
   maxFileSizeBytes: number;
@@ -109,19 +127,51 @@ export interface AppConfig {
   apiKey?: string;
   boardUser: string;
   boardPassword?: string;
+  /** The store backend, resolved from DATABASE_TYPE, USE_DYNAMODB and AWS_EXECUTION_ENV (see EnvSchema). */
   databaseType: Env['DATABASE_TYPE'];
+  /** Create missing tables, collections, indexes and buckets at startup (CREATE_RESOURCES). */
+  createResources: boolean;
+  /** Raw input: a local folder (`rawDir`) or S3 (`rawDir` is then `s3://bucket/prefix`). */
+  rawSource: 'local' | 's3';
+  aws: AwsConfig;
+  mongo: { url: string; database: string };
+  dynamo: { metricsTable: string; reportsTable: string; maxAttempts: number; retryBaseMs: number };
+  s3: { rawBucket: string; rawPrefix: string; cacheDir: string; readTimeoutMs: number; readAttempts: number };
+  /** Where reports are also exported (CSV and JSON), when USE_S3 or AWS_EXECUTION_ENV is set. */
+  reportExport?: { bucket: string; prefix: string };
   sourceDateEpoch?: number;
   env: Env;
 }
 
+export interface AwsConfig {
+  region: string;
+  /** AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL. */
+  s3Endpoint?: string;
+  /** AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL. */
+  dynamodbEndpoint?: string;
+  s3ForcePathStyle: boolean;
+}
+
+const yes = (v: string | undefined) => v === 'true' || v === '1' || v === 'yes';
+
+/** `s3://bucket/prefix` (no trailing slash): the raw location of S3 mode, carried by jobs as `rawDir`. */
+export function s3RawLocation(bucket: string, prefix: string): string {
+  const p = prefix.replace(/^\/+|\/+$/g, '');
+  return p ? `s3://${bucket}/${p}` : `s3://${bucket}`;
+}
+
 export function toAppConfig(env: Env, cwd = process.cwd()): AppConfig {
+  const awsMode = !!env.AWS_EXECUTION_ENV;
+  const databaseType: Env['DATABASE_TYPE'] = awsMode || env.USE_DYNAMODB || env.DATABASE_TYPE === 'dynamodb' ? 'dynamodb' : env.DATABASE_TYPE;
+  const useS3 = awsMode || env.USE_S3;
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return {
     serviceName: env.SERVICE_NAME,
     logLevel: env.LOG_LEVEL,
     logPretty: env.LOG_PRETTY,
     redisUrl: env.REDIS_URL,
     queuePrefix: env.QUEUE_PREFIX,
-    rawDir: path.resolve(cwd, env.DATA_DIR_RAW),
+    rawDir: useS3 ? s3RawLocation(env.S3_RAW_BUCKET, env.S3_RAW_PREFIX) : path.resolve(cwd, env.DATA_DIR_RAW),
     outputDir: path.resolve(cwd, env.OUTPUT_DIR),
     maxFileSizeBytes: Math.round(env.MAX_FILE_SIZE_MB * 1024 * 1024),
     chunkRows: env.EC2_CHUNK_SIZE,
@@ -135,7 +185,30 @@ export function toAppConfig(env: Env, cwd = process.cwd()): AppConfig {
     apiKey: env.API_KEY,
     boardUser: env.BOARD_USER,
     boardPassword: env.BOARD_PASSWORD,
-    databaseType: env.DATABASE_TYPE,
+    databaseType,
+    createResources: yes(env.CREATE_RESOURCES),
+    rawSource: useS3 ? 's3' : 'local',
+    aws: {
+      region: env.AWS_REGION,
+      s3Endpoint,
+      dynamodbEndpoint: env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL,
+      s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === undefined ? !!s3Endpoint : yes(env.S3_FORCE_PATH_STYLE),
+    },
+    mongo: { url: env.MONGODB_URL, database: env.MONGODB_DATABASE },
+    dynamo: {
+      metricsTable: env.DYNAMODB_METRICS_TABLE,
+      reportsTable: env.DYNAMODB_REPORTS_TABLE,
+      maxAttempts: env.DYNAMODB_MAX_ATTEMPTS,
+      retryBaseMs: env.DYNAMODB_RETRY_BASE_MS,
+    },
+    s3: {
+      rawBucket: env.S3_RAW_BUCKET,
+      rawPrefix: env.S3_RAW_PREFIX.replace(/^\/+|\/+$/g, ''),
+      cacheDir: path.resolve(cwd, env.S3_CACHE_DIR),
+      readTimeoutMs: env.S3_READ_TIMEOUT_MS,
+      readAttempts: env.S3_READ_ATTEMPTS,
+    },
+    reportExport: useS3 ? { bucket: env.S3_REPORTS_BUCKET, prefix: env.S3_REPORTS_PREFIX.replace(/^\/+|\/+$/g, '') } : undefined,
     sourceDateEpoch: env.SOURCE_DATE_EPOCH,
     env,
   };
