@@ -42,7 +42,8 @@ const USAGE = `usage: npm run bench -- [--size 1G] [--processors 2] [--file F] [
                     when CityFlow reports rows with malformed quoting)
   --typed-reference also time the DuckDB query behind the project's performance anchors
                     (typed columns, lenient rules): relates this run to those figures
-  --keep            keep the run's output folder (metrics, report, state) and print its path`;
+  --keep            keep the run's output folder (metrics, report, state) and print its path
+  --cpu-prof DIR    write a V8 CPU profile of every service process to DIR (open in Chrome DevTools)`;
 
 const MiB = 2 ** 20;
 // `npm run` starts scripts in the package folder; relative paths are the caller's.
@@ -77,6 +78,7 @@ function parseOptions() {
       'exact-csv': { type: 'boolean', default: false },
       'typed-reference': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -97,8 +99,8 @@ function parseOptions() {
  * Run the pipeline through the services. Resolves { result, error, peak }: `peak` (RSS per
  * process, read just before stopping it) is there even when the run failed.
  */
-async function pipeline({ rawDir, outDir, processors, maxFileSizeMb, date }) {
-  const s = await services.startStack({ rawDir, outDir, processors, maxFileSizeMb });
+async function pipeline({ rawDir, outDir, processors, maxFileSizeMb, date, cpuProfDir }) {
+  const s = await services.startStack({ rawDir, outDir, processors, maxFileSizeMb, cpuProfDir });
   let result = null;
   let error = null;
   try {
@@ -114,7 +116,8 @@ async function pipeline({ rawDir, outDir, processors, maxFileSizeMb, date }) {
       const recorded = Date.parse(run.updatedAt);
       const end = Number.isFinite(recorded) && recorded >= t0 && recorded <= observed ? recorded : observed;
       await new Promise((r) => setTimeout(r, 250)); // let the last queue events arrive
-      result = { run, runId, wallS: (end - t0) / 1000, observedS: (observed - t0) / 1000, ready, events: JSON.parse(JSON.stringify(events.counts)) };
+      const stages = await services.stageTimeline(s.config, t0);
+      result = { run, runId, wallS: (end - t0) / 1000, observedS: (observed - t0) / 1000, ready, stages, events: JSON.parse(JSON.stringify(events.counts)) };
     } finally {
       await events.close();
     }
@@ -159,7 +162,7 @@ async function main() {
     console.log(`  services    MAX_FILE_SIZE_MB=${maxFileSizeMb} (${bytes > maxFileSizeMb * MiB ? 'the file is chunked' : 'the file is NOT chunked'}, EC2_CHUNK_SIZE default 50,000 rows), LOG_LEVEL=warn`);
 
     // ── Pipeline ───────────────────────────────────────────────────────────────────────────
-    const { result: p, error: pipelineError, peak } = await pipeline({ rawDir: raw.rawDir, outDir, processors: opt.processors, maxFileSizeMb, date });
+    const { result: p, error: pipelineError, peak } = await pipeline({ rawDir: raw.rawDir, outDir, processors: opt.processors, maxFileSizeMb, date, cpuProfDir: opt['cpu-prof'] ? path.resolve(userCwd, opt['cpu-prof']) : undefined });
     if (pipelineError) {
       console.error(`\npipeline failed: ${pipelineError.message}`);
       throw Object.assign(pipelineError, { reported: true });
@@ -183,8 +186,11 @@ async function main() {
     );
     const done = p.events.completed;
     console.log(
-      `  jobs        stalled ${stalled} (chunk ${p.events.stalled.chunk}, process ${p.events.stalled.process}, report ${p.events.stalled.report}); failed ${failedJobs}; completed: chunk ${done.chunk}, process ${done.process}, report ${done.report}`,
+      `  jobs        stalled ${stalled} (chunk ${p.events.stalled.chunk}, process ${p.events.stalled.process}, merge ${p.events.stalled.merge}, report ${p.events.stalled.report}); failed ${failedJobs}; completed: chunk ${done.chunk}, process ${done.process}, merge ${done.merge}, report ${done.report}`,
     );
+    for (const [q, st] of Object.entries(p.stages)) {
+      console.log(`  stage       ${q.padEnd(8)} ${String(st.jobs).padStart(4)} job(s), ${st.first_start_s.toFixed(2)} s → ${st.last_end_s.toFixed(2)} s, busy ${st.busy_s.toFixed(2)} s`);
+    }
     console.log(`  peak RSS    ${Object.entries(peak).map(([k, v]) => `${k} ${v == null ? '?' : mib(v)}`).join(' · ')} MiB`);
 
     // ── DuckDB reference ───────────────────────────────────────────────────────────────────
@@ -248,6 +254,7 @@ async function main() {
         stalled,
         stalled_by_queue: p.events.stalled,
         completed_jobs: p.events.completed,
+        stages: p.stages,
         failed_jobs: failedJobs,
         run_status: p.run.status,
         run_ok: runOk && reportOk,

@@ -41,7 +41,7 @@ function httpStatus(url) {
  * Start redis-server and every service. `maxFileSizeMb` decides whether the ingestor sends the
  * file to the chunker (chunks of EC2_CHUNK_SIZE rows, default 50,000) or to one processor whole.
  */
-async function startStack({ rawDir, outDir, processors, maxFileSizeMb }) {
+async function startStack({ rawDir, outDir, processors, maxFileSizeMb, cpuProfDir }) {
   const redis = await stack.ensureRedis({});
   const apiPort = await freePort();
   const env = {
@@ -61,8 +61,10 @@ async function startStack({ rawDir, outDir, processors, maxFileSizeMb }) {
   const config = stack.stackConfig(env);
   const services = [];
   try {
-    for (const name of ['ingestor', 'chunker', 'reporter', 'api']) services.push(stack.startService(name, env, { quiet: true }));
-    for (let i = 1; i <= processors; i++) services.push(stack.startService('processor', env, { quiet: true, index: i }));
+    // --cpu-prof DIR: V8 CPU profiles of every service, written when it stops (`node --cpu-prof` is not allowed in NODE_OPTIONS).
+    const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+    for (const name of ['ingestor', 'chunker', 'reporter', 'api']) services.push(stack.startService(name, env, { quiet: true, nodeArgs }));
+    for (let i = 1; i <= processors; i++) services.push(stack.startService('processor', env, { quiet: true, index: i, nodeArgs }));
   } catch (e) {
     await Promise.all(services.map((c) => stack.stopProcess(c)));
     await redis.stop();
@@ -109,11 +111,11 @@ async function waitUntilReady(s, processors, timeoutMs = 90_000) {
  * streams are read from their start, so nothing emitted before the listeners connect is missed.
  */
 async function watchQueueEvents(config) {
-  const zero = () => ({ chunk: 0, process: 0, report: 0 });
+  const zero = () => ({ chunk: 0, process: 0, merge: 0, report: 0 });
   // 'completed' is counted too: it shows that the listeners did receive the run's events.
   const counts = { stalled: zero(), failed: zero(), completed: zero() };
   const listeners = [];
-  for (const name of [QueueName.Chunk, QueueName.Process, QueueName.Report]) {
+  for (const name of [QueueName.Chunk, QueueName.Process, QueueName.Merge, QueueName.Report]) {
     const qe = new QueueEvents(name, { connection: workerConnection(config.redisUrl), prefix: config.queuePrefix, lastEventId: '0' });
     qe.on('stalled', () => counts.stalled[name]++);
     qe.on('failed', () => counts.failed[name]++);
@@ -128,6 +130,31 @@ async function watchQueueEvents(config) {
   };
 }
 
+/**
+ * Where the wall time went, from the jobs' own timestamps (ms since the trigger `t0`): for each
+ * queue, when its first job started, when its last one ended, and the summed processing time.
+ * Read before the stack stops (completed jobs are kept by the queues' retention settings).
+ */
+async function stageTimeline(config, t0) {
+  const out = {};
+  for (const name of [QueueName.Ingest, QueueName.Chunk, QueueName.Process, QueueName.Merge, QueueName.Report]) {
+    const q = new Queue(name, { connection: workerConnection(config.redisUrl), prefix: config.queuePrefix });
+    try {
+      const jobs = (await q.getJobs(['completed', 'failed'], 0, -1)).filter((j) => j && j.processedOn && j.finishedOn && j.processedOn >= t0);
+      if (!jobs.length) continue;
+      out[name] = {
+        jobs: jobs.length,
+        first_start_s: (Math.min(...jobs.map((j) => j.processedOn)) - t0) / 1000,
+        last_end_s: (Math.max(...jobs.map((j) => j.finishedOn)) - t0) / 1000,
+        busy_s: jobs.reduce((a, j) => a + (j.finishedOn - j.processedOn), 0) / 1000,
+      };
+    } finally {
+      await q.close();
+    }
+  }
+  return out;
+}
+
 /** Read every service's peak RSS (just before stopping it), then stop them all and Redis. */
 async function stopStack(s) {
   const peak = {};
@@ -140,4 +167,4 @@ async function stopStack(s) {
   return peak;
 }
 
-module.exports = { startStack, waitUntilReady, watchQueueEvents, stopStack, peakRssOf, workerCounts };
+module.exports = { startStack, waitUntilReady, watchQueueEvents, stageTimeline, stopStack, peakRssOf, workerCounts };

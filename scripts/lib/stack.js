@@ -28,12 +28,12 @@ async function ensureRedis(env) {
 }
 
 /** Spawn `node services/<name>/dist/main.js`; its output is prefixed with the service name. */
-function startService(name, env, { quiet = false, index = 0 } = {}) {
+function startService(name, env, { quiet = false, index = 0, nodeArgs = [] } = {}) {
   const main = path.join(ROOT, 'services', name, 'dist', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
   // The heap bounds of production (Dockerfile NODE_OPTIONS); a NODE_OPTIONS of the caller comes after, so it can override them.
   const nodeOptions = [SERVICE_NODE_OPTIONS, env.NODE_OPTIONS].filter(Boolean).join(' ');
-  const child = spawn(process.execPath, [main], { cwd: ROOT, env: { ...env, NODE_OPTIONS: nodeOptions, SERVICE_NAME: name }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, main], { cwd: ROOT, env: { ...env, NODE_OPTIONS: nodeOptions, SERVICE_NAME: name }, stdio: ['ignore', 'pipe', 'pipe'] });
   const label = index ? `${name}#${index}` : name;
   const tail = [];
   const onData = (stream) => (chunk) => {

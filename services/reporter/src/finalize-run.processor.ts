@@ -1,9 +1,9 @@
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject } from '@nestjs/common';
+import { Inject, OnModuleInit } from '@nestjs/common';
 import { Job, Queue, UnrecoverableError, WaitingChildrenError } from 'bullmq';
 import { ChunkFile, ChunkSummary, FinalizeRun, JobContractError, jobIds, JobResult, MergeDay, QueueName } from '@cityflow/contracts';
 import { LOGGER, Logger } from '@cityflow/common';
-import type { DayMergeResult } from '@cityflow/domain';
+import { DayMergeResult, prepareReportValidator } from '@cityflow/domain';
 import { ReporterService } from './reporter.service';
 
 type ChildValue = ChunkSummary | JobResult<typeof ChunkFile> | JobResult<typeof MergeDay>;
@@ -20,13 +20,18 @@ const queueOfKey = (key: string): string => key.split(':').slice(-2, -1)[0];
  *  - `report`: merge the other sources of the run's day and write the report.
  */
 @Processor(QueueName.Report)
-export class FinalizeRunProcessor extends WorkerHost {
+export class FinalizeRunProcessor extends WorkerHost implements OnModuleInit {
   constructor(
     private readonly reporter: ReporterService,
     @InjectQueue(QueueName.Merge) private readonly mergeQueue: Queue,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
     super();
+  }
+
+  onModuleInit() {
+    // Every report is checked against the schema before it is written: compile it at start-up.
+    prepareReportValidator();
   }
 
   async process(job: Job, token?: string): Promise<JobResult<typeof FinalizeRun>> {

@@ -114,26 +114,59 @@ export function planDayMerges(input: { date: string; chunks: ChunkRef[]; files: 
  * Merge one (source, day) and write its metric document. `date` is the run's day: comptages
  * reads that day's référentiel (written before any merge starts) for arc lengths and positions.
  */
-export async function mergeSourceDay(store: FinalizeStore, job: DayMergePlan & { date: string }): Promise<DayResult> {
+export async function mergeSourceDay(
+  store: FinalizeStore,
+  job: DayMergePlan & { date: string },
+  opts: { referentiel?: ReferentielLoader } = {},
+): Promise<DayResult> {
   const handler = handlerFor(job.source);
   const ctx: { referentiel?: ReferentielMetrics['mapping']; history?: Record<string, unknown> } = {};
   if (job.source === 'comptages') {
-    const ref = await store.getMetrics<ReferentielMetrics>('referentiel', job.date);
-    if (ref) ctx.referentiel = ref.mapping;
+    const mapping = await (opts.referentiel ?? loadReferentiel)(store, job.date);
+    if (mapping) ctx.referentiel = mapping;
   }
   if (HISTORY_SOURCES.has(job.source)) ctx.history = await historyOf(store, job.source, job.day);
   const partials: unknown[] = [];
-  for (const c of job.partials) {
-    const bytes = await store.getPartial({ source: job.source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, job.day);
-    // The chunk summary listed this day: a missing partial means the store lost it.
-    if (bytes === null) throw new Error(`partial ${job.source}/${job.day}/${c.fileKey}/${c.chunkIndex} (${c.relPath}) is missing from the store`);
-    partials.push(decodePartial(handler, bytes));
-  }
-  const result = handler.finalizeDay(job.day, partials, ctx);
-  (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([job.fileQuality, result.quality]);
-  await store.putMetrics(job.source, job.day, result.metrics);
+  for (const c of job.partials) partials.push(await readPartial(store, handler, job.source, c, job.day));
+  return finalizeAndWrite(store, job.source, job.day, partials, ctx, [job.fileQuality]);
+}
+
+/** A partial that a chunk summary lists; missing from the store = lost, never skipped. */
+async function readPartial(
+  store: FinalizeStore,
+  handler: ReturnType<typeof handlerFor>,
+  source: SourceName,
+  c: { fileKey: string; relPath: string; chunkIndex: number },
+  day: string,
+): Promise<unknown> {
+  const bytes = await store.getPartial({ source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, day);
+  if (bytes === null) throw new Error(`partial ${source}/${day}/${c.fileKey}/${c.chunkIndex} (${c.relPath}) is missing from the store`);
+  return decodePartial(handler, bytes);
+}
+
+/**
+ * The one place a day's metric document is made: the handler merges the partials (in the order
+ * given), the record counts of the source's files plus what the merge found become `qualite`,
+ * and the document is written.
+ */
+async function finalizeAndWrite(
+  store: FinalizeStore,
+  source: SourceName,
+  day: string,
+  partials: unknown[],
+  ctx: { referentiel?: ReferentielMetrics['mapping']; history?: Record<string, unknown> },
+  fileQuality: QualityCounts[],
+): Promise<DayResult> {
+  const result = handlerFor(source).finalizeDay(day, partials, ctx);
+  (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([...fileQuality, result.quality]);
+  await store.putMetrics(source, day, result.metrics);
   return result;
 }
+
+/** The arc mapping of the référentiel written for run day `date` (undefined when there is none). */
+export type ReferentielLoader = (store: FinalizeStore, date: string) => Promise<ReferentielMetrics['mapping'] | undefined>;
+
+export const loadReferentiel: ReferentielLoader = async (store, date) => (await store.getMetrics<ReferentielMetrics>('referentiel', date))?.mapping;
 
 async function historyOf(store: FinalizeStore, source: SourceName, day: string): Promise<Record<string, unknown>> {
   const history: Record<string, unknown> = {};
@@ -160,16 +193,11 @@ async function mergeHere(
   const partials: unknown[] = [];
   for (const c of own) {
     for (const key of [day, ANY_DAY]) {
-      if (!c.days.includes(key)) continue;
-      const bytes = await store.getPartial({ source, fileKey: c.fileKey, chunkIndex: c.chunkIndex }, key);
-      if (bytes !== null) partials.push(decodePartial(handler, bytes));
+      if (c.days.includes(key)) partials.push(await readPartial(store, handler, source, c, key));
     }
   }
   if (!partials.length) return null;
-  const result = handler.finalizeDay(day, partials, ctx);
-  (result.metrics as { qualite?: QualityCounts }).qualite = mergeQuality([...own.map((c) => c.quality), result.quality]);
-  await store.putMetrics(source, day, result.metrics);
-  return result;
+  return finalizeAndWrite(store, source, day, partials, ctx, own.map((c) => c.quality));
 }
 
 /**
