@@ -19,6 +19,7 @@
  */
 import { matchHeader, splitCsvLine } from '../../csv';
 import { DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_LINES, hasBom, readRecordAt } from '../../csv/scanner';
+import { createStructuralCursor, StructuralCursor } from '../../csv/structural-index';
 import type { ByteRange, ChunkOutput, FileRef, QualityCounts } from '../../shared/model';
 import { emptyQuality, InputFormatError, reject } from '../../shared/model';
 import { HOUR_MS, parisDay, parisMidnight, parseIsoWithOffset } from '../../shared/time';
@@ -148,9 +149,14 @@ const SEMI = 59;
 /** Widest header the fast path handles (field bounds live in fixed scratch arrays). */
 const MAX_FAST_FIELDS = 64;
 
-/** Fast-path outcome of one record. */
-const FAST_DONE = 0;
-const FAST_EXACT = 1;
+/** Most `;`, `"` and LF bytes a line may hold for the fast path (more: the exact path). */
+const MAX_FAST_MARKS = 256;
+
+/** Fast-path outcome of one line. */
+const FAST_DONE = 0; // a record, read and counted
+const FAST_EXACT = 1; // the exact path decides everything again from scratch
+const FAST_BLANK = 2; // a blank line: not a record
+const FAST_MORE = 3; // the line goes on past the bytes given
 
 // The état labels as UTF-8 bytes, with their ETAT_CODE.
 const ETAT_BYTES: { code: number; bytes: Buffer }[] = ETATS_TRAFIC.map((e) => ({ code: ETAT_CODE[e], bytes: Buffer.from(e, 'utf8') }));
@@ -253,6 +259,8 @@ function fastEtat(b: Buffer, s: number, e: number): number {
 export interface ComptagesScanOptions {
   /** Default true. False sends every record through the exact path (used to test the fast one). */
   fastPath?: boolean;
+  /** Default true: find field bounds with WebAssembly SIMD when the runtime has it (false: `indexOf`). */
+  simd?: boolean;
   maxRecordBytes?: number;
   maxRecordLines?: number;
 }
@@ -283,14 +291,16 @@ export class ComptagesChunkScanner {
   private readonly fs = new Int32Array(MAX_FAST_FIELDS);
   private readonly fe = new Int32Array(MAX_FAST_FIELDS);
   private readonly fq = new Uint8Array(MAX_FAST_FIELDS);
-  // Last quote / delimiter found in the current block (-1: not searched yet, -2: none left).
-  private nq = -1;
-  private ns = -1;
-  private buf: Buffer = Buffer.alloc(0);
+  /** Finds the `;`, `"` and LF bytes of the block; `marks` holds those of the current line. */
+  private readonly cursor: StructuralCursor;
+  private readonly marks = new Int32Array(MAX_FAST_MARKS);
+  /** Where the line read by `fastLine` ends (just past its LF). */
+  private lineNext = 0;
 
   constructor(input: { file: FileRef; range: ByteRange; header?: string }, opts: ComptagesScanOptions = {}) {
     this.file = input.file.relPath;
     this.fast = opts.fastPath ?? true;
+    this.cursor = createStructuralCursor({ simd: opts.simd });
     this.maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.maxLines = opts.maxRecordLines ?? DEFAULT_MAX_RECORD_LINES;
     this.offset = input.range.start;
@@ -310,9 +320,7 @@ export class ComptagesChunkScanner {
    * With `final`, `buf` ends the range and every byte is used.
    */
   push(buf: Buffer, final: boolean): number {
-    this.buf = buf;
-    this.nq = -1;
-    this.ns = -1;
+    this.cursor.reset(buf);
     const len = buf.length;
     let pos = 0;
     if (this.atFileStart) {
@@ -332,20 +340,11 @@ export class ComptagesChunkScanner {
         continue;
       }
       if (this.fast && this.layout !== null) {
-        let lf = buf.indexOf(LF, pos);
-        if (lf < 0 && !final) break;
-        const lineEnd = lf < 0 ? len : lf;
-        const next = lf < 0 ? len : lf + 1;
-        const ce = lineEnd > pos && buf[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
-        if (ce === pos) {
-          // A blank line: not a record.
+        const r = this.fastLine(buf, pos, len, final);
+        if (r === FAST_MORE) break;
+        if (r !== FAST_EXACT) {
           this.line++;
-          pos = next;
-          continue;
-        }
-        if (ce - pos <= this.maxBytes && this.fastRecord(buf, pos, ce) === FAST_DONE) {
-          this.line++;
-          pos = next;
+          pos = this.lineNext;
           continue;
         }
       }
@@ -391,69 +390,83 @@ export class ComptagesChunkScanner {
   }
 
   /**
-   * A one-line record `[p, ce)` read in place. FAST_EXACT hands it to the exact path, which
-   * decides everything again from scratch (nothing is counted here in that case).
+   * The line at `p` read in place: a one-line record with its values decoded, a blank line, or
+   * FAST_EXACT for anything the exact path must decide (then nothing was counted here), or
+   * FAST_MORE when the block ends before the line does. Sets `lineNext`.
+   *
+   * Field bounds come from the line's `;`, `"` and LF offsets (`marks`), RFC 4180: a quoted field
+   * starts with a quote and its doubled quotes are content; a quote anywhere else, text after a
+   * closing quote, or a quoted field still open at the LF (a record spanning lines) is left to
+   * the exact path.
    */
-  private fastRecord(b: Buffer, p: number, ce: number): number {
+  private fastLine(b: Buffer, p: number, len: number, final: boolean): number {
     const L = this.layout!;
+    const P = this.marks;
+    const n = this.cursor.collect(p, P, MAX_FAST_MARKS);
+    let lineEnd: number;
+    let stop: number; // marks before the LF
+    if (n > 0 && b[P[n - 1]] === LF) {
+      lineEnd = P[n - 1];
+      stop = n - 1;
+      this.lineNext = lineEnd + 1;
+    } else if (n === MAX_FAST_MARKS) {
+      return FAST_EXACT;
+    } else {
+      if (!final) return FAST_MORE;
+      lineEnd = len;
+      stop = n;
+      this.lineNext = len;
+    }
+    const ce = lineEnd > p && b[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+    if (ce === p) return FAST_BLANK;
+    if (ce - p > this.maxBytes) return FAST_EXACT;
+
     const fs = this.fs;
     const fe = this.fe;
     const fq = this.fq;
-    // Next quote of the block at or after p. The position found is kept (`nq`), so a block
-    // without quotes is searched once, not once per line. -2: no quote left in the block.
-    let qn = this.nq;
-    if (qn !== -2 && qn < p) {
-      qn = b.indexOf(QUOTE, p);
-      if (qn < 0) qn = -2;
-      this.nq = qn;
-    }
-    let qAt = qn === -2 ? b.length : qn;
     let nf = 0;
-    let s = p;
-    // Field bounds, RFC 4180: a quoted field starts with a quote and its doubled quotes are
-    // content; a quote anywhere else, or text after a closing quote, is left to the exact path.
+    let s = p; // start of the current field
+    let i = 0; // next mark
     for (;;) {
       if (nf === MAX_FAST_FIELDS) return FAST_EXACT;
-      if (s === qAt) {
-        let k = b.indexOf(QUOTE, s + 1);
-        // Skip doubled quotes (content).
-        while (k >= 0 && k + 1 < ce && b[k + 1] === QUOTE) k = b.indexOf(QUOTE, k + 2);
-        if (k < 0 || k >= ce) return FAST_EXACT; // open at the end of the line: spans lines, or malformed
+      if (s < ce && b[s] === QUOTE) {
+        i++; // the opening quote
+        let k = -1;
+        while (i < stop) {
+          const x = P[i];
+          if (b[x] !== QUOTE) {
+            i++; // a ';' inside the quotes: content
+          } else if (x + 1 < ce && b[x + 1] === QUOTE) {
+            i += 2; // a doubled quote: content
+          } else {
+            k = x;
+            i++;
+            break;
+          }
+        }
+        if (k < 0) return FAST_EXACT; // still open at the end of the line
         fs[nf] = s + 1;
         fe[nf] = k;
         fq[nf] = 1;
         nf++;
-        qn = b.indexOf(QUOTE, k + 1);
-        if (qn < 0) qn = -2;
-        this.nq = qn;
-        qAt = qn === -2 ? b.length : qn;
         if (k + 1 === ce) break;
         if (b[k + 1] !== SEMI) return FAST_EXACT;
+        i++; // that ';'
         s = k + 2;
-        if (s === ce) {
-          fs[nf] = fe[nf] = ce;
-          fq[nf] = 0;
-          nf++;
-          break;
-        }
-        continue;
+      } else {
+        const d = i < stop ? P[i] : ce;
+        if (d < ce && b[d] === QUOTE) return FAST_EXACT; // a quote inside an unquoted field
+        fs[nf] = s;
+        fe[nf] = d;
+        fq[nf] = 0;
+        nf++;
+        if (d >= ce) break;
+        i++;
+        s = d + 1;
       }
-      // Next delimiter, kept like `nq` (a block with no delimiter left is searched once).
-      let d = this.ns;
-      if (d !== -2 && d < s) {
-        d = b.indexOf(SEMI, s);
-        if (d < 0) d = -2;
-        this.ns = d;
-      }
-      if (d === -2 || d > ce) d = ce;
-      if (qAt < d) return FAST_EXACT; // a quote inside an unquoted field
-      fs[nf] = s;
-      fe[nf] = d;
-      fq[nf] = 0;
-      nf++;
-      if (d === ce) break;
-      s = d + 1;
       if (s === ce) {
+        // A delimiter ends the line: an empty last field.
+        if (nf === MAX_FAST_FIELDS) return FAST_EXACT;
         fs[nf] = fe[nf] = ce;
         fq[nf] = 0;
         nf++;
