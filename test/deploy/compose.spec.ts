@@ -1,8 +1,9 @@
 /**
  * Cross-checks the single-host deployment (docker-compose.yml, Dockerfile, docker/redis,
- * .env.example, .dockerignore, .ci/run) against the code: service folders, the config schema,
- * the README's test command. No Docker engine is needed; the Redis configuration and the Redis
- * entrypoint run for real against the Debian redis-server.
+ * docker/minio, .env.example, .dockerignore, .ci/run) against the code: service folders, the
+ * config schema, the README's test command. No Docker engine is needed; the Redis configuration
+ * and the Redis entrypoint run for real against the Debian redis-server, and the S3 emulator's
+ * scripts run for real with stand-ins for the MinIO binaries.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,13 +14,22 @@ import Redis from 'ioredis';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, EnvSchema, loadConfig, readDotEnv, SERVICE_NODE_OPTIONS } from '@cityflow/common';
 import { findRedisServer, freePort } from '@cityflow/testing';
+import { quickStartCommands, readmeTestCommand } from './readme';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 const exists = (rel: string) => fs.existsSync(path.join(ROOT, rel));
 
-/** Variables compose itself interpolates on the host; they are never read by the services. */
-const COMPOSE_ONLY_VARIABLES = ['HOST_DATA_DIR_RAW', 'REDIS_PASSWORD', 'REDIS_MAXMEMORY'];
+/** Variables compose itself reads or interpolates on the host; they are never read by the services. */
+const COMPOSE_ONLY_VARIABLES = ['HOST_DATA_DIR_RAW', 'REDIS_PASSWORD', 'REDIS_MAXMEMORY', 'COMPOSE_PROFILES'];
+/**
+ * Read by the AWS SDK itself, never by the config schema. They reach the app containers from
+ * .env through env_file only (never written in an app service's `environment`); compose
+ * interpolates the key pair for the emulators' login (s3, s3-seed).
+ */
+const SDK_CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
+/** The optional backends and their compose profile; a plain `docker compose up` starts none of them. */
+const OPTIONAL_SERVICES: Record<string, string> = { mongo: 'mongodb', s3: 's3', 's3-seed': 's3', dynamodb: 'dynamodb' };
 const REQUIRED_APP_VARIABLES = ['REDIS_URL', 'DATA_DIR_RAW', 'OUTPUT_DIR'];
 const WORKERS = ['ingestor', 'chunker', 'processor', 'reporter'];
 const SECRET_PLACEHOLDER = /^(|change[-_]?me|replace[-_]?me|<[^>]*>|x{3,}|placeholder)$/i;
@@ -27,7 +37,10 @@ const SECRET_PLACEHOLDER = /^(|change[-_]?me|replace[-_]?me|<[^>]*>|x{3,}|placeh
 type Service = Record<string, any>;
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
-const appNames = Object.keys(services).filter((n) => n !== 'redis');
+/** What a plain `docker compose up` starts: the services without a profile. */
+const defaultNames = Object.keys(services).filter((n) => !services[n].profiles);
+const profiledNames = Object.keys(services).filter((n) => services[n].profiles);
+const appNames = defaultNames.filter((n) => n !== 'redis');
 const serviceFolders = fs
   .readdirSync(path.join(ROOT, 'services'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
@@ -230,9 +243,15 @@ function configFor(env: Record<string, string>) {
 }
 
 describe('docker-compose.yml: services and code', () => {
-  it('runs redis and one service per services/<name> folder', () => {
-    expect(Object.keys(services).sort()).toEqual(['redis', ...serviceFolders].sort());
-    expect(appNames.sort()).toEqual(['api', 'chunker', 'ingestor', 'processor', 'reporter']);
+  it('runs redis and one service per services/<name> folder (the services without a profile)', () => {
+    expect([...defaultNames].sort()).toEqual(['redis', ...serviceFolders].sort());
+    expect([...appNames].sort()).toEqual(['api', 'chunker', 'ingestor', 'processor', 'reporter']);
+  });
+
+  it('every other service is an optional backend behind one compose profile', () => {
+    expect(Object.fromEntries(profiledNames.map((n) => [n, services[n].profiles]))).toEqual(
+      Object.fromEntries(Object.entries(OPTIONAL_SERVICES).map(([n, p]) => [n, [p]])),
+    );
   });
 
   it.each(appNames)('%s maps to a services/<name> folder with src/main.ts', (name) => {
@@ -260,7 +279,16 @@ describe('docker-compose.yml: services and code', () => {
   it.each(appNames)('%s: init, depends on a healthy redis, env file optional, /data volume', (name) => {
     const svc = services[name];
     expect(svc.init).toBe(true);
-    expect(svc.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
+    const { redis, ...optional } = svc.depends_on;
+    expect(redis).toEqual({ condition: 'service_healthy' });
+    // The optional backends are waited for only when their profile is enabled (`required: false`:
+    // without it a plain `docker compose up` refuses to start, the dependency being disabled).
+    expect(Object.keys(optional).sort()).toEqual(Object.keys(OPTIONAL_SERVICES).sort());
+    for (const [dep, cond] of Object.entries(optional as Record<string, Service>)) {
+      const expected = dep === 's3-seed' ? 'service_completed_successfully' : 'service_healthy';
+      expect({ dep, ...cond }).toEqual({ dep, condition: expected, required: false });
+      if (expected === 'service_healthy') expect(services[dep].healthcheck?.test).toBeDefined();
+    }
     expect(svc.env_file).toEqual([{ path: '.env', required: false }]);
     const volumes: string[] = svc.volumes;
     const named = volumes.map((v) => v.split(':')).find(([, target]) => target === '/data');
@@ -302,10 +330,17 @@ describe('docker-compose.yml: environment and the config schema', () => {
     }
   });
 
-  it('every variable compose interpolates is a schema key or a documented compose-only variable', () => {
+  it('every variable compose interpolates is a schema key, a documented compose-only variable or an SDK credential', () => {
     const used = new Set(allStrings(services).flatMap(composeVariables));
-    const unknown = [...used].filter((v) => !CONFIG_VARIABLES.includes(v) && !COMPOSE_ONLY_VARIABLES.includes(v));
-    expect(unknown).toEqual([]);
+    const known = [...CONFIG_VARIABLES, ...COMPOSE_ONLY_VARIABLES, ...SDK_CREDENTIAL_VARIABLES];
+    expect([...used].filter((v) => !known.includes(v))).toEqual([]);
+  });
+
+  it('app services set no AWS credential variable: the SDK gets them from .env (env_file) or a role', () => {
+    for (const n of appNames) {
+      const set = Object.keys(environmentOf(services[n])).filter((k) => SDK_CREDENTIAL_VARIABLES.includes(k) || /^AWS_(ACCESS|SECRET|SESSION)/.test(k));
+      expect({ service: n, set }).toEqual({ service: n, set: [] });
+    }
   });
 
   it.each(appNames)('%s sets REDIS_URL, DATA_DIR_RAW and OUTPUT_DIR, and its environment passes boot validation', (name) => {
@@ -488,6 +523,245 @@ describe('redis', () => {
   });
 });
 
+describe('optional backends (compose profiles)', () => {
+  const header = read('docker-compose.yml').split(/\r?\n/).filter((l) => l.startsWith('#')).join('\n');
+  /** A named volume mounted at `target`, declared under top-level `volumes:`. */
+  const namedVolumeAt = (svc: Service, target: string) => {
+    const v = (svc.volumes as string[]).map((x) => x.split(':')).find(([, t]) => t === target);
+    expect(v).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(v![0]);
+    return v![0];
+  };
+  /** The app environment of a mode: what compose sets for api plus the .env lines the header documents. */
+  const appEnvWith = (dotEnv: Record<string, string>) => ({ ...dotEnv, ...resolvedEnvironment(services.api, {}) });
+
+  it('every pulled image is pinned to a version: no `latest`, no bare name', () => {
+    for (const [n, svc] of Object.entries(services).filter(([, x]) => !x.build)) {
+      const m = /^(.+):([^/:]+)$/.exec(String(svc.image));
+      expect({ n, tag: m?.[2] }).toEqual({ n, tag: expect.stringMatching(/\d/) });
+      expect(m![2]).not.toMatch(/latest/i);
+    }
+  });
+
+  it('no optional backend publishes a host port, and each keeps its state in a named volume or in memory', () => {
+    for (const n of profiledNames) expect({ n, ports: services[n].ports }).toEqual({ n, ports: undefined });
+    namedVolumeAt(services.mongo, '/data/db');
+    namedVolumeAt(services.s3, '/data');
+    expect(services.dynamodb.command).toContain('-inMemory');
+  });
+
+  it('every declared volume is used, and every named volume used is declared', () => {
+    const used = new Set(
+      Object.values(services)
+        .flatMap((svc) => (svc.volumes ?? []) as string[])
+        .map((v) => v.split(':')[0])
+        .filter((src) => /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(src)),
+    );
+    expect([...used].sort()).toEqual(Object.keys(compose.volumes ?? {}).sort());
+  });
+
+  describe('mongo (profile mongodb)', () => {
+    const mongo = services.mongo;
+    const script = (mongo.healthcheck?.test as string[]).join(' ');
+
+    it('is the official mongo 7.0 image, run as a single-node replica set on every interface', () => {
+      expect(mongo.image).toMatch(/^mongo:7\.0\.\d+$/);
+      expect(mongo.command).toEqual(['mongod', '--replSet', 'rs0', '--bind_ip_all']);
+      expect(mongo.environment).toBeUndefined(); // no root user: reachable only inside the stack
+    });
+
+    it('its health check initiates the replica set when needed and passes only on the PRIMARY', () => {
+      const test: string[] = mongo.healthcheck.test;
+      expect(test.slice(0, 4)).toEqual(['CMD', 'mongosh', '--quiet', '--eval']);
+      expect(script).toContain('rs.status()');
+      expect(script).toContain("'NotYetInitialized'");
+      expect(script).toContain("rs.initiate({ _id: 'rs0', members: [{ _id: 0, host: 'mongo:27017' }] })");
+      expect(script).toMatch(/quit\(db\.hello\(\)\.isWritablePrimary \? 0 : 1\)/);
+      expect(seconds(mongo.healthcheck.start_period)).toBeGreaterThanOrEqual(10);
+    });
+
+    it('the documented MONGODB_URL names the replica set and its member, and passes boot validation', () => {
+      expect(header).toMatch(/DATABASE_TYPE=mongodb\b/);
+      const url = /MONGODB_URL=(\S+)/.exec(header)?.[1];
+      expect(url).toBe('mongodb://mongo:27017/?replicaSet=rs0');
+      const member = /host: '([^']+)'/.exec(script)![1];
+      expect(new URL(url!).host).toBe(member);
+      expect(new URL(url!).searchParams.get('replicaSet')).toBe(mongo.command[mongo.command.indexOf('--replSet') + 1]);
+      const cfg = configFor(appEnvWith({ DATABASE_TYPE: 'mongodb', MONGODB_URL: url! }));
+      expect(cfg.databaseType).toBe('mongodb');
+      expect(cfg.mongo).toEqual({ url, database: 'cityflow' });
+    });
+  });
+
+  describe('s3 and s3-seed (profile s3)', () => {
+    const s3 = services.s3;
+    const seed = services['s3-seed'];
+    const stubs: string[] = [];
+    afterAll(() => stubs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+    /** Runs a docker/minio script with `sh` (dash here: POSIX only) and recording stand-ins for the given commands. */
+    function runScript(script: string, args: string[], env: Record<string, string>, commands: string[]) {
+      const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'cityflow-minio-'));
+      stubs.push(bin);
+      const log = path.join(bin, 'calls.log');
+      for (const c of commands) {
+        fs.writeFileSync(path.join(bin, c), `#!/bin/sh\n{ printf '%s' "${c}"; for a in "$@"; do printf ' %s' "$a"; done; echo; } >> "${log}"\nenv | grep -E '^(MINIO_ROOT_|AWS_)' | sort | sed 's/^/  env /' >> "${log}"\n`, { mode: 0o755 });
+      }
+      const r = spawnSync('sh', [path.join(ROOT, 'docker/minio', script), ...args], { env: { PATH: `${bin}:/usr/bin:/bin`, ...env }, encoding: 'utf8' });
+      const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [];
+      return { status: r.status, stderr: r.stderr, stdout: r.stdout, calls };
+    }
+
+    it('MinIO and the MinIO client are pinned releases; the seed waits for a healthy emulator', () => {
+      expect(s3.image).toMatch(/^minio\/minio:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
+      expect(seed.image).toMatch(/^minio\/mc:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
+      expect(s3.healthcheck.test).toEqual(['CMD', 'mc', 'ready', 'local']);
+      expect(seed.depends_on).toEqual({ s3: { condition: 'service_healthy' } });
+      expect(seed.restart).toBe('no');
+    });
+
+    it('both run their script from docker/minio, mounted read-only', () => {
+      for (const [svc, script] of [[s3, 'server.sh'], [seed, 'seed.sh']] as const) {
+        expect(svc.volumes).toContain('./docker/minio:/cityflow:ro');
+        expect(svc.entrypoint).toEqual(['/bin/sh', `/cityflow/${script}`]);
+        expect(exists(`docker/minio/${script}`)).toBe(true);
+      }
+      expect(s3.command).toEqual(['server', '/data', '--console-address', ':9001']);
+    });
+
+    it('the login is the AWS key pair from .env, interpolated, never written in the file', () => {
+      for (const svc of [s3, seed]) {
+        const env = environmentOf(svc);
+        expect(env.AWS_ACCESS_KEY_ID).toBe('${AWS_ACCESS_KEY_ID:-}');
+        expect(env.AWS_SECRET_ACCESS_KEY).toBe('${AWS_SECRET_ACCESS_KEY:-}');
+        expect(Object.keys(env).filter((k) => /MINIO/.test(k))).toEqual([]);
+      }
+    });
+
+    it('server.sh hands the pair to MinIO as its root login and execs the image entrypoint', () => {
+      const env = resolvedEnvironment(s3, { AWS_ACCESS_KEY_ID: 'cityflow', AWS_SECRET_ACCESS_KEY: 'a1b2c3d4e5' });
+      const r = runScript('server.sh', s3.command, env, ['docker-entrypoint.sh']);
+      expect(r.status).toBe(0);
+      expect(r.calls).toEqual([
+        'docker-entrypoint.sh server /data --console-address :9001',
+        '  env MINIO_ROOT_PASSWORD=a1b2c3d4e5',
+        '  env MINIO_ROOT_USER=cityflow',
+      ]);
+    });
+
+    it.each([
+      ['no pair', {}],
+      ['a password under 8 characters', { AWS_ACCESS_KEY_ID: 'cityflow', AWS_SECRET_ACCESS_KEY: 'short' }],
+    ])('server.sh refuses to start MinIO with %s (it would fall back to its default login)', (_, hostEnv) => {
+      const r = runScript('server.sh', s3.command, resolvedEnvironment(s3, hostEnv), ['docker-entrypoint.sh']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('AWS_SECRET_ACCESS_KEY');
+      expect(r.calls).toEqual([]);
+    });
+
+    it('the seed mounts HOST_DATA_DIR_RAW (default: the bundled sample) where its command points', () => {
+      const raw = (seed.volumes as string[]).find((v) => v.endsWith(':ro') && !v.startsWith('./docker/'));
+      expect(interpolate(raw!, {})).toBe(`./data/sample/raw:${seed.command[0]}:ro`);
+      expect(interpolate(raw!, { HOST_DATA_DIR_RAW: '/srv/raw' })).toBe(`/srv/raw:${seed.command[0]}:ro`);
+      expect(exists('data/sample/raw/batch')).toBe(true);
+    });
+
+    it.each([
+      ['the defaults', {}, 'cityflow/cityflow-raw-data/raw'],
+      ['S3_RAW_BUCKET and S3_RAW_PREFIX from .env', { S3_RAW_BUCKET: 'my-raw', S3_RAW_PREFIX: '/cityflow-raw/raw/' }, 'cityflow/my-raw/cityflow-raw/raw'],
+      // Empty means "not set" for the services (boot validation), so the default prefix; "/" is the root.
+      ['an empty S3_RAW_PREFIX (the default prefix)', { S3_RAW_PREFIX: '' }, 'cityflow/cityflow-raw-data/raw'],
+      ['S3_RAW_PREFIX=/ (the bucket root)', { S3_RAW_PREFIX: '/' }, 'cityflow/cityflow-raw-data'],
+    ])('the seed creates the buckets and uploads the raw tree under S3_RAW_PREFIX: %s', (_, hostEnv, target) => {
+      const creds = { AWS_ACCESS_KEY_ID: 'cityflow', AWS_SECRET_ACCESS_KEY: 'a1b2c3d4e5' };
+      const env = resolvedEnvironment(seed, { ...creds, ...hostEnv });
+      const src = path.join(ROOT, 'data/sample/raw');
+      const r = runScript('seed.sh', [src], env, ['mc']);
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+      const calls = r.calls.filter((l) => !l.startsWith('  env '));
+      const reports = env.S3_REPORTS_BUCKET;
+      const rawBucket = target.split('/')[1];
+      expect(calls).toEqual([
+        'mc alias set cityflow http://s3:9000 cityflow a1b2c3d4e5',
+        `mc mb --ignore-existing cityflow/${rawBucket}`,
+        `mc mb --ignore-existing cityflow/${reports}`,
+        `mc mirror --overwrite ${src} ${target}`,
+      ]);
+      // ... exactly where the services read with USE_S3=true and the same .env.
+      const cfg = configFor(appEnvWith({ USE_S3: 'true', ...hostEnv }));
+      expect(`cityflow/${cfg.rawDir.slice('s3://'.length)}`).toBe(target);
+      expect(cfg.reportExport?.bucket).toBe(reports);
+    });
+
+    it('the seed refuses to run without the key pair', () => {
+      const r = runScript('seed.sh', [path.join(ROOT, 'data/sample/raw')], resolvedEnvironment(seed, {}), ['mc']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('AWS_ACCESS_KEY_ID');
+      expect(r.calls).toEqual([]);
+    });
+
+    it('the documented S3 settings select S3 input and report export at the emulator, path-style', () => {
+      expect(header).toMatch(/USE_S3=true\b/);
+      const endpoint = /AWS_ENDPOINT_URL_S3=(\S+)/.exec(header)?.[1];
+      expect(endpoint).toBe('http://s3:9000');
+      expect(new URL(endpoint!).hostname).toBe('s3'); // the service name; MinIO listens on 9000 by default
+      expect(s3.command).not.toContain('--address');
+      const cfg = configFor(appEnvWith({ USE_S3: 'true', AWS_ENDPOINT_URL_S3: endpoint! }));
+      expect(cfg.rawSource).toBe('s3');
+      expect(cfg.rawDir).toBe('s3://cityflow-raw-data/raw');
+      expect(cfg.aws.s3Endpoint).toBe(endpoint);
+      expect(cfg.aws.s3ForcePathStyle).toBe(true);
+      expect(cfg.reportExport).toEqual({ bucket: 'cityflow-reports', prefix: 'reports' });
+      expect(cfg.s3.cacheDir).toBe('/data/s3_cache'); // on the shared volume, not the read-only root
+    });
+  });
+
+  describe('dynamodb (profile dynamodb)', () => {
+    const ddb = services.dynamodb;
+
+    it('is a pinned DynamoDB Local, shared database in memory, with a TCP health check', () => {
+      expect(ddb.image).toMatch(/^amazon\/dynamodb-local:\d+\.\d+\.\d+$/);
+      expect(ddb.command).toEqual(['-jar', 'DynamoDBLocal.jar', '-sharedDb', '-inMemory']);
+      expect(ddb.healthcheck.test.join(' ')).toContain('/dev/tcp/127.0.0.1/8000');
+    });
+
+    it('the documented settings select the DynamoDB store at the emulator', () => {
+      expect(header).toMatch(/DATABASE_TYPE=dynamodb\b/);
+      const endpoint = /AWS_ENDPOINT_URL_DYNAMODB=(\S+)/.exec(header)?.[1];
+      expect(endpoint).toBe('http://dynamodb:8000');
+      expect(new URL(endpoint!).hostname).toBe('dynamodb');
+      const cfg = configFor(appEnvWith({ DATABASE_TYPE: 'dynamodb', AWS_ENDPOINT_URL_DYNAMODB: endpoint! }));
+      expect(cfg.databaseType).toBe('dynamodb');
+      expect(cfg.aws.dynamodbEndpoint).toBe(endpoint);
+      expect(cfg.rawSource).toBe('local'); // the DynamoDB store alone does not switch the input to S3
+    });
+  });
+
+  it("the README's Storage and input modes section gives the same .env lines as this file's header", () => {
+    const readme = read('README.md');
+    const section = /^## Storage and input modes\n([\s\S]*?)^## /m.exec(readme)?.[1];
+    expect(section).toBeDefined();
+    expect(readme).not.toMatch(/not (available )?in this version/i);
+    for (const placeholder of ['<!-- store-design -->', '<!-- s3-design -->']) expect(section).toContain(placeholder);
+    const settings = (text: string) =>
+      new Set([...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]*=\S+)/gm)].map((m) => m[1]).filter((l) => !l.includes('<')));
+    const inHeader = settings(header.replace(/^#\s*\.env:/gm, '#'));
+    const inReadme = [...settings(section!)];
+    expect(inReadme.length).toBeGreaterThanOrEqual(8);
+    expect(inReadme.filter((l) => !inHeader.has(l))).toEqual([]);
+  });
+
+  it('the header documents real AWS: AWS_EXECUTION_ENV or the USE_ switches, region, CREATE_RESOURCES, no endpoint', () => {
+    for (const v of ['AWS_EXECUTION_ENV', 'USE_DYNAMODB=true', 'USE_S3=true', 'AWS_REGION', 'CREATE_RESOURCES=false', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+      expect(header).toContain(v);
+    }
+    const cfg = configFor(appEnvWith({ AWS_EXECUTION_ENV: 'EC2' }));
+    expect(cfg).toMatchObject({ databaseType: 'dynamodb', rawSource: 's3', reportExport: { bucket: 'cityflow-reports', prefix: 'reports' } });
+    expect(cfg.aws.s3Endpoint).toBeUndefined();
+    expect(cfg.aws.s3ForcePathStyle).toBe(false);
+  });
+});
+
 describe('.env.example', () => {
   const text = read('.env.example');
   const values = readDotEnv(path.join(ROOT, '.env.example'));
@@ -514,20 +788,27 @@ describe('.env.example', () => {
     expect(uncommented).toEqual([]);
   });
 
-  it('documents the compose-only variables as comments, never as settings', () => {
-    for (const v of COMPOSE_ONLY_VARIABLES) {
+  it('documents the compose-only variables and the SDK credentials as comments, never as settings', () => {
+    for (const v of [...COMPOSE_ONLY_VARIABLES, ...SDK_CREDENTIAL_VARIABLES]) {
       expect(text).toMatch(new RegExp(`^# ${v}=`, 'm'));
       expect(values[v]).toBeUndefined();
     }
     const commented = [...text.matchAll(/^#\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
-    expect(commented.filter((v) => !CONFIG_VARIABLES.includes(v) && !COMPOSE_ONLY_VARIABLES.includes(v))).toEqual([]);
+    const known = [...CONFIG_VARIABLES, ...COMPOSE_ONLY_VARIABLES, ...SDK_CREDENTIAL_VARIABLES];
+    expect(commented.filter((v) => !known.includes(v))).toEqual([]);
+  });
+
+  it('no longer says that MongoDB, DynamoDB or S3 are unavailable', () => {
+    expect(text).not.toMatch(/not available in this version|only store available/i);
   });
 
   it('holds no secret: API_KEY, BOARD_PASSWORD and REDIS_PASSWORD are empty or placeholders', () => {
     expect(values.API_KEY).toMatch(SECRET_PLACEHOLDER);
     expect(values.BOARD_PASSWORD).toMatch(SECRET_PLACEHOLDER);
-    const redisPassword = /^#\s*REDIS_PASSWORD=(.*)$/m.exec(text)?.[1] ?? '';
-    expect(redisPassword.trim()).toMatch(SECRET_PLACEHOLDER);
+    for (const v of ['REDIS_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+      const commented = new RegExp(`^#\\s*${v}=(.*)$`, 'm').exec(text)?.[1] ?? '';
+      expect({ v, placeholder: SECRET_PLACEHOLDER.test(commented.trim()) }).toEqual({ v, placeholder: true });
+    }
     expect(fs.readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split(/\r?\n/)).toContain('.env');
   });
 });
@@ -642,21 +923,13 @@ describe('.ci/run', () => {
 
   it("ends with the README's test command", () => {
     expect(exists('README.md')).toBe(true);
-    const readme = read('README.md');
     // Quick start: a fenced block whose commands (trailing `# comments` aside) include npm start and npm test.
-    const blocks = [...readme.matchAll(/```[^\n]*\n([\s\S]*?)```/g)].map((m) =>
-      m[1]
-        .split('\n')
-        .map((l) => l.replace(/\s+#.*$/, '').trim())
-        .filter(Boolean),
-    );
-    const quickStart = blocks.find((b) => b.includes('npm test') && b.includes('npm start'));
-    expect(quickStart).toBeDefined();
+    expect(quickStartCommands()).toBeDefined();
     const commands = script
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
-    expect(commands[commands.length - 1]).toBe('npm test');
+    expect(commands[commands.length - 1]).toBe(readmeTestCommand());
     expect(commands.some((l) => /^npm ci\b/.test(l))).toBe(true);
   });
 

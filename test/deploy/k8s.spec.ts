@@ -16,6 +16,10 @@ const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 
 /** Not read by the services: only referenced as $(REDIS_PASSWORD) inside REDIS_URL. */
 const HELPER_VARIABLES = ['REDIS_PASSWORD'];
+/** Read by the AWS SDK itself, not by the config schema: static keys, for when no IAM role is bound. */
+const SDK_CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+/** Secret keys every app Deployment reads with `optional: true`: pods start without them. */
+const OPTIONAL_SECRET_VARIABLES = ['MONGODB_URL', ...SDK_CREDENTIAL_VARIABLES];
 const REQUIRED_APP_VARIABLES = ['REDIS_URL', 'DATA_DIR_RAW', 'OUTPUT_DIR'];
 const SECRET_VARIABLES = ['API_KEY', 'BOARD_PASSWORD'];
 const SECRET_PLACEHOLDER = /^(|change[-_]?me|replace[-_]?me|<[^>]*>|x{3,}|placeholder)$/i;
@@ -95,7 +99,11 @@ function containerEnvironment(c: Obj, secrets: Record<string, string>): Record<s
     }
   }
   for (const e of c.env ?? []) {
-    if (e.valueFrom?.secretKeyRef) env[e.name] = secrets[e.valueFrom.secretKeyRef.key];
+    if (e.valueFrom?.secretKeyRef) {
+      const { key, optional } = e.valueFrom.secretKeyRef;
+      if (key in secrets) env[e.name] = secrets[key];
+      else if (!optional) throw new Error(`${e.name}: secret key ${key} is required but not given`);
+    }
     else if (e.valueFrom?.configMapKeyRef) env[e.name] = configMap.data[e.valueFrom.configMapKeyRef.key];
     else env[e.name] = String(e.value ?? '').replace(/\$\((\w+)\)/g, (whole, n: string) => env[n] ?? whole);
   }
@@ -240,7 +248,7 @@ describe('k8s configuration and secrets', () => {
   it.each(deploymentNames)('%s: every variable is a schema key, and REDIS_URL, DATA_DIR_RAW, OUTPUT_DIR pass boot validation', (name) => {
     const c = container(one('Deployment', name));
     const names = (c.env ?? []).map((e: Obj) => e.name as string);
-    expect(names.filter((n: string) => !CONFIG_VARIABLES.includes(n) && !HELPER_VARIABLES.includes(n))).toEqual([]);
+    expect(names.filter((n: string) => !CONFIG_VARIABLES.includes(n) && !HELPER_VARIABLES.includes(n) && !SDK_CREDENTIAL_VARIABLES.includes(n))).toEqual([]);
     expect(c.envFrom).toEqual([{ configMapRef: { name: 'cityflow-config' } }]);
     const env = containerEnvironment(c, { REDIS_PASSWORD: 'abc123', API_KEY: 'k', BOARD_PASSWORD: 'p' });
     for (const k of REQUIRED_APP_VARIABLES) expect({ k, set: Boolean(env[k]) }).toEqual({ k, set: true });
@@ -271,8 +279,69 @@ describe('k8s configuration and secrets', () => {
 
   it('secret.example.yaml commits no secret value', () => {
     const values = { ...(secretExample.stringData ?? {}), ...(secretExample.data ?? {}) } as Record<string, string>;
-    expect(Object.keys(values).sort()).toEqual(['API_KEY', 'BOARD_PASSWORD', 'REDIS_PASSWORD']);
+    expect(Object.keys(values).sort()).toEqual(['API_KEY', 'BOARD_PASSWORD', 'REDIS_PASSWORD', ...OPTIONAL_SECRET_VARIABLES].sort());
     for (const [k, v] of Object.entries(values)) expect({ k, placeholder: SECRET_PLACEHOLDER.test(String(v)) }).toEqual({ k, placeholder: true });
+  });
+});
+
+describe('k8s store and input modes', () => {
+  const secrets = { REDIS_PASSWORD: 'abc123', API_KEY: 'k', BOARD_PASSWORD: 'p' };
+  const appEnv = (name: string, configMapData: Record<string, string>, extraSecrets: Record<string, string> = {}) => {
+    const env = containerEnvironment(container(one('Deployment', name)), { ...secrets, ...extraSecrets });
+    return { ...env, ...configMapData };
+  };
+
+  it.each(deploymentNames)('%s reads MONGODB_URL and the static AWS keys from the Secret, optionally', (name) => {
+    const env = (container(one('Deployment', name)).env ?? []) as Obj[];
+    for (const v of OPTIONAL_SECRET_VARIABLES) {
+      const e = env.find((x) => x.name === v);
+      expect({ v, ref: e?.valueFrom?.secretKeyRef }).toEqual({ v, ref: { name: secretExample.metadata.name, key: v, optional: true } });
+    }
+    // Without them (the default mode) the pod starts and boots on the filesystem store.
+    const cfg = configFor(appEnv(name, {}));
+    expect(cfg.databaseType).toBe('filesystem');
+    expect(cfg.rawSource).toBe('local');
+  });
+
+  it('the ConfigMap holds no connection string or credential: those live in the Secret', () => {
+    for (const k of OPTIONAL_SECRET_VARIABLES) expect(Object.keys(configMap.data)).not.toContain(k);
+    expect(configMap.data.DATABASE_TYPE).toBe('filesystem');
+  });
+
+  it.each(deploymentNames)('%s runs as the `cityflow` ServiceAccount (the IAM role binding point), with no API token', (name) => {
+    const sa = one('ServiceAccount', 'cityflow');
+    const pod = one('Deployment', name).spec.template.spec;
+    expect(pod.serviceAccountName).toBe(sa.metadata.name);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(sa.automountServiceAccountToken).toBe(false);
+  });
+
+  it('MongoDB mode: DATABASE_TYPE=mongodb in the ConfigMap, MONGODB_URL from the Secret', () => {
+    const url = 'mongodb+srv://u:p@cluster0.example.net/?retryWrites=true';
+    for (const name of deploymentNames) {
+      const cfg = configFor(appEnv(name, { DATABASE_TYPE: 'mongodb' }, { MONGODB_URL: url }));
+      expect(cfg.databaseType).toBe('mongodb');
+      expect(cfg.mongo.url).toBe(url);
+    }
+  });
+
+  it('AWS mode: AWS_EXECUTION_ENV in the ConfigMap gives DynamoDB, S3 input and export, the cache on the shared volume', () => {
+    for (const name of deploymentNames) {
+      const cfg = configFor(appEnv(name, { ...configMap.data, AWS_EXECUTION_ENV: 'EKS', CREATE_RESOURCES: 'false' }));
+      expect(cfg).toMatchObject({ databaseType: 'dynamodb', rawSource: 's3', rawDir: 's3://cityflow-raw-data/raw', createResources: false });
+      expect(cfg.reportExport).toEqual({ bucket: 'cityflow-reports', prefix: 'reports' });
+      expect(cfg.aws).toEqual({ region: configMap.data.AWS_REGION, s3Endpoint: undefined, dynamodbEndpoint: undefined, s3ForcePathStyle: false });
+      expect(cfg.s3.cacheDir).toMatch(/^\/data\//);
+    }
+  });
+
+  it('the manifests document the AWS settings where they are set', () => {
+    const text = (f: string) => fs.readFileSync(path.join(K8S, f), 'utf8');
+    for (const v of ['AWS_EXECUTION_ENV', 'USE_DYNAMODB', 'USE_S3', 'DATABASE_TYPE: mongodb', 'S3_RAW_BUCKET', 'S3_REPORTS_BUCKET', 'DYNAMODB_METRICS_TABLE', 'CREATE_RESOURCES']) {
+      expect(text('configmap.yaml')).toContain(v);
+    }
+    expect(text('serviceaccount.yaml')).toContain('eks.amazonaws.com/role-arn');
+    for (const v of OPTIONAL_SECRET_VARIABLES) expect(text('secret.example.yaml')).toMatch(new RegExp(`^#.*\\b${v}\\b`, 'm'));
   });
 });
 
