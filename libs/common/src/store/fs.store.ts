@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { assertStorable, assertStorableBytes } from './storable';
 import { canonicalJson, ChunkKey, RunRecord, Store } from './store';
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -63,7 +64,10 @@ export class FsStore implements Store {
     return this.p('reports', `daily_report_${safe(day)}.${ext}`);
   }
 
-  putMetrics(type: string, day: string, doc: unknown) {
+  async putMetrics(type: string, day: string, doc: unknown) {
+    // Same validation as the database backends, so a document accepted here is accepted there.
+    assertStorable(doc);
+    // (async: an invalid document is a rejected promise, like a failed write.)
     // Compact: a comptages day is ~3,500 arc entries (2.8 MB indented, and twice the time to write).
     return this.write(this.metricsFile(type, day), JSON.stringify(doc) + '\n');
   }
@@ -80,6 +84,7 @@ export class FsStore implements Store {
   }
 
   async putReport(day: string, json: unknown, csv: string) {
+    assertStorable(json);
     // JSON last: its presence is what readers treat as "the report exists".
     await this.write(this.reportFile(day, 'csv'), csv);
     await this.write(this.reportFile(day, 'json'), canonicalJson(json));
@@ -104,7 +109,8 @@ export class FsStore implements Store {
   private partialFile(k: ChunkKey, day: string) {
     return this.p('state', 'partials', safe(k.source), safe(day), safe(k.fileKey), `${safe(k.chunkIndex)}.part`);
   }
-  putPartial(k: ChunkKey, day: string, bytes: Buffer) {
+  async putPartial(k: ChunkKey, day: string, bytes: Buffer) {
+    assertStorableBytes(bytes);
     return this.write(this.partialFile(k, day), bytes);
   }
   async getPartial(k: ChunkKey, day: string): Promise<Buffer | null> {
@@ -118,7 +124,8 @@ export class FsStore implements Store {
   private chunkFile(k: ChunkKey) {
     return this.p('state', 'chunks', safe(k.source), safe(k.fileKey), `${safe(k.chunkIndex)}.json`);
   }
-  putChunkSummary(k: ChunkKey, summary: unknown) {
+  async putChunkSummary(k: ChunkKey, summary: unknown) {
+    assertStorable(summary);
     return this.write(this.chunkFile(k), canonicalJson(summary));
   }
   getChunkSummary<T>(k: ChunkKey) {
@@ -128,7 +135,8 @@ export class FsStore implements Store {
   private runFile(id: string) {
     return this.p('state', 'runs', `${safe(id)}.json`);
   }
-  putRun(run: RunRecord) {
+  async putRun(run: RunRecord) {
+    assertStorable(run);
     return this.write(this.runFile(run.runId), canonicalJson(run));
   }
   getRun(id: string) {

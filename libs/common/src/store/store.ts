@@ -1,7 +1,9 @@
 /**
  * Where metrics, reports, partial aggregates and run records live. One interface, several
- * backends (filesystem by default). Every write is a put by a deterministic key, so a retried or
- * duplicated job rewrites the same bytes instead of adding to them.
+ * backends (filesystem by default, MongoDB, DynamoDB). Every write is a put by a deterministic
+ * key, so a retried or duplicated job rewrites the same bytes instead of adding to them. Every
+ * backend validates documents with `assertStorable` (storable.ts) before writing, and reads them
+ * back deep-equal with the same key order, so the API answers the same bytes whatever the backend.
  */
 export interface RunRecord {
   runId: string;
@@ -23,6 +25,14 @@ export interface ChunkKey {
 
 export interface Store {
   readonly kind: string;
+  /**
+   * Connect and check (or, with CREATE_RESOURCES, create) tables, collections and indexes.
+   * Called once before first use; throws a named error when something is missing.
+   */
+  init?(): Promise<void>;
+  /** Release connections. Called once at shutdown, after the workers using the store stopped. */
+  close?(): Promise<void>;
+
   putMetrics(type: string, day: string, doc: unknown): Promise<void>;
   getMetrics<T = unknown>(type: string, day: string): Promise<T | null>;
   /** Dates with metrics, ascending; optionally for one type. */
