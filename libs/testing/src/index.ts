@@ -1,2 +1,4 @@
 export * from './redis-server';
 export * from './fixtures';
+export * from './s3rver';
+export * from './dynalite';

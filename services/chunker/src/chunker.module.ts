@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { QueueName } from '@cityflow/contracts';
-import { AppConfig, CoreModule, QueueModule } from '@cityflow/common';
+import { AppConfig, CoreModule, QueueModule, rawSourcesProvider } from '@cityflow/common';
 import { ChunkFileProcessor } from './chunk-file.processor';
 import { ChunkerService } from './chunker.service';
 
@@ -10,7 +10,7 @@ export class ChunkerModule {
     return {
       module: ChunkerModule,
       imports: [CoreModule.forRoot(config, 'chunker'), QueueModule.forRoot(config, [QueueName.Chunk, QueueName.Process])],
-      providers: [ChunkerService, ChunkFileProcessor],
+      providers: [rawSourcesProvider(config), ChunkerService, ChunkFileProcessor],
     };
   }
 }

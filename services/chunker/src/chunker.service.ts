@@ -2,14 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Job, Queue } from 'bullmq';
 import { ChunkFile, JobData, jobIds, ProcessChunk, QueueName } from '@cityflow/contracts';
-import { APP_CONFIG, AppConfig, LOGGER, Logger } from '@cityflow/common';
-import { assertVersion, ChunkPlan, ChunkRange, planChunks, resolveInside } from '@cityflow/domain';
+import { APP_CONFIG, AppConfig, LOGGER, Logger, RAW_SOURCES, RawSources } from '@cityflow/common';
+import { ChunkPlan, ChunkRange, planChunks } from '@cityflow/domain';
 
 @Injectable()
 export class ChunkerService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(RAW_SOURCES) private readonly rawSources: RawSources,
     @InjectQueue(QueueName.Process) private readonly processQueue: Queue,
   ) {}
 
@@ -20,8 +21,8 @@ export class ChunkerService {
    * Child ids are deterministic, so a retried plan step adds nothing twice.
    */
   async addChunks(job: Job, data: JobData<typeof ChunkFile>): Promise<number> {
-    const abs = resolveInside(data.rawDir, data.file.relPath);
-    assertVersion(abs, data.file.version, data.file.relPath);
+    // Opening checks the file is still the version the run discovered (SourceChangedError if not).
+    const reader = await this.rawSources.forLocation(data.rawDir).open(data.file);
     const started = Date.now();
     let firstChunkMs: number | undefined;
     // One add in flight at a time: its Redis round trip overlaps the scan of the next range, the
@@ -49,7 +50,7 @@ export class ChunkerService {
 
     let plan: ChunkPlan;
     try {
-      plan = await planChunks(abs, this.config.chunkRows, {
+      plan = await planChunks(reader, this.config.chunkRows, {
         onRange: async (range, header) => {
           await adding;
           adding = addChunk(range, header);

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { QueueName } from '@cityflow/contracts';
-import { AppConfig, CoreModule, QueueModule } from '@cityflow/common';
+import { AppConfig, CoreModule, QueueModule, rawSourcesProvider } from '@cityflow/common';
 import { IngestRunProcessor } from './ingest-run.processor';
 import { IngestorService } from './ingestor.service';
 
@@ -10,7 +10,7 @@ export class IngestorModule {
     return {
       module: IngestorModule,
       imports: [CoreModule.forRoot(config, 'ingestor'), QueueModule.forRoot(config, [QueueName.Ingest])],
-      providers: [IngestorService, IngestRunProcessor],
+      providers: [rawSourcesProvider(config), IngestorService, IngestRunProcessor],
     };
   }
 }

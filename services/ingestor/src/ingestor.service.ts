@@ -2,8 +2,8 @@ import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { InjectQueue } from '@nestjs/bullmq';
 import { FlowJobNode, FlowProducer, Queue } from 'bullmq';
 import { ChunkFile, DAILY_SCHEDULER_ID, FinalizeRun, IngestRun, JobData, jobIds, newRunId, ProcessChunk, QueueName, ScheduledRun } from '@cityflow/contracts';
-import { APP_CONFIG, AppConfig, LOGGER, Logger, RunRecord, STORE, Store, workerConnection } from '@cityflow/common';
-import { addDays, discoverRawFiles, FileRef, isSplittable, PARIS_TZ, parisDay } from '@cityflow/domain';
+import { APP_CONFIG, AppConfig, LOGGER, Logger, RAW_SOURCES, RawSources, RunRecord, STORE, Store, workerConnection } from '@cityflow/common';
+import { addDays, FileRef, isSplittable, PARIS_TZ, parisDay } from '@cityflow/domain';
 
 /** Decides, per raw file of the day, whether it is processed whole or goes to the chunker. */
 export function planFiles(files: FileRef[], maxFileSizeBytes: number) {
@@ -18,6 +18,7 @@ export class IngestorService implements OnModuleInit, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(STORE) private readonly store: Store,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(RAW_SOURCES) private readonly rawSources: RawSources,
     @InjectQueue(QueueName.Ingest) private readonly ingestQueue: Queue,
   ) {
     this.flows = new FlowProducer({ connection: workerConnection(config.redisUrl), prefix: config.queuePrefix });
@@ -59,7 +60,8 @@ export class IngestorService implements OnModuleInit, OnModuleDestroy {
    */
   async ingest(data: JobData<typeof IngestRun>) {
     const rawDir = data.rawDir ?? this.config.rawDir;
-    const plan = planFiles(discoverRawFiles(rawDir, data.date), this.config.maxFileSizeBytes);
+    const files = await this.rawSources.forLocation(rawDir).discover(data.date);
+    const plan = planFiles(files, this.config.maxFileSizeBytes);
     const existing = await this.store.getRun(data.runId);
     const now = new Date().toISOString();
     const run: RunRecord = {

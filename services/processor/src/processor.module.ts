@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { QueueName } from '@cityflow/contracts';
-import { AppConfig, CoreModule, QueueModule } from '@cityflow/common';
+import { AppConfig, CoreModule, QueueModule, rawSourcesProvider } from '@cityflow/common';
 import { MergeDayProcessor } from './merge-day.processor';
 import { ProcessChunkProcessor } from './process-chunk.processor';
 import { ProcessorService } from './processor.service';
@@ -11,7 +11,7 @@ export class ProcessorModule {
     return {
       module: ProcessorModule,
       imports: [CoreModule.forRoot(config, 'processor'), QueueModule.forRoot(config, [QueueName.Process, QueueName.Merge])],
-      providers: [ProcessorService, ProcessChunkProcessor, MergeDayProcessor],
+      providers: [rawSourcesProvider(config), ProcessorService, ProcessChunkProcessor, MergeDayProcessor],
     };
   }
 }

@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ChunkSummary, JobData, ProcessChunk } from '@cityflow/contracts';
-import { LOGGER, Logger, STORE, Store } from '@cityflow/common';
-import { ChunkOutput, encodePartial, handlerFor, readFileRange, resolveInside, scanFileRange } from '@cityflow/domain';
+import { LOGGER, Logger, RAW_SOURCES, RawSources, STORE, Store } from '@cityflow/common';
+import { ChunkOutput, encodePartial, handlerFor, RawReader, readFileRange, scanFileRange } from '@cityflow/domain';
 
 @Injectable()
 export class ProcessorService {
   constructor(
     @Inject(STORE) private readonly store: Store,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(RAW_SOURCES) private readonly rawSources: RawSources,
   ) {}
 
   /**
@@ -20,7 +21,6 @@ export class ProcessorService {
     const done = await this.store.getChunkSummary<ChunkSummary>(key);
     if (done) return { ...done, cached: true };
 
-    const abs = resolveInside(data.rawDir, data.file.relPath);
     const handler = handlerFor(data.file.source);
     const started = Date.now();
     let out: ChunkOutput;
@@ -28,10 +28,10 @@ export class ProcessorService {
       // Block by block: memory stays at one block however large the range (a whole file up to
       // MAX_FILE_SIZE_MB comes as one range).
       const scanner = handler.createScanner({ file: data.file, range: data.range, header: data.header });
-      await scanFileRange(abs, data.range, data.file.version, data.file.relPath, scanner);
+      await scanFileRange(await this.openRange(data), data.range, scanner);
       out = scanner.finish();
     } else {
-      const bytes = await readFileRange(abs, data.range.start, data.range.end, data.file.version, data.file.relPath);
+      const bytes = await readFileRange(await this.openRange(data), data.range.start, data.range.end);
       out = handler.processChunk({ file: data.file, range: data.range, bytes, header: data.header });
     }
     const days = Object.keys(out.partials).sort();
@@ -48,5 +48,13 @@ export class ProcessorService {
     await this.store.putChunkSummary(key, summary);
     this.log.debug({ file: data.file.relPath, chunk: data.range.index, records: out.quality.records, days: days.length, ms: Date.now() - started }, 'chunk processed');
     return summary;
+  }
+
+  /**
+   * A reader of the job's file version, told which range will be read (a whole small file may
+   * come from a local cache). The read helpers close it.
+   */
+  private openRange(data: JobData<typeof ProcessChunk>): Promise<RawReader> {
+    return this.rawSources.forLocation(data.rawDir).open(data.file, { range: data.range });
   }
 }

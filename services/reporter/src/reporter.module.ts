@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { QueueName } from '@cityflow/contracts';
 import { AppConfig, CoreModule, QueueModule } from '@cityflow/common';
 import { FinalizeRunProcessor } from './finalize-run.processor';
+import { reportExportProvider } from './report-export';
 import { ReporterService } from './reporter.service';
 
 @Module({})
@@ -10,7 +11,7 @@ export class ReporterModule {
     return {
       module: ReporterModule,
       imports: [CoreModule.forRoot(config, 'reporter'), QueueModule.forRoot(config, [QueueName.Report, QueueName.Merge])],
-      providers: [ReporterService, FinalizeRunProcessor],
+      providers: [reportExportProvider(config), ReporterService, FinalizeRunProcessor],
     };
   }
 }

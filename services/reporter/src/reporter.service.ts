@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ChunkSummary } from '@cityflow/contracts';
 import { APP_CONFIG, AppConfig, LOGGER, Logger, RunRecord, STORE, Store } from '@cityflow/common';
 import { DayMergePlan, DayMergeResult, finalizeRun, prepareDayMerges, RunFile, toParisIso } from '@cityflow/domain';
+import { REPORT_EXPORT, ReportExport } from './report-export';
 
 export interface FinalizeOutcome {
   complete: boolean;
@@ -15,6 +16,7 @@ export class ReporterService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(STORE) private readonly store: Store,
     @Inject(LOGGER) private readonly log: Logger,
+    @Optional() @Inject(REPORT_EXPORT) private readonly reportExport: ReportExport | null = null,
   ) {}
 
   /** The run's day merges to fan out (after writing the référentiel they read). */
@@ -59,6 +61,8 @@ export class ReporterService {
     const previous = await this.store.getReport<Record<string, unknown>>(date);
     const sameContent = previous && JSON.stringify({ ...previous, generated_at: null }) === JSON.stringify({ ...result.report, generated_at: null });
     if (!sameContent) await this.store.putReport(date, result.report, result.csv);
+    // S3 copy of the stored report (USE_S3 / AWS): a failed upload fails the job, the stored report stays.
+    await this.reportExport?.exportDay(date);
 
     const complete = result.report.completude.statut === 'complet';
     // Failed-chunk policy: a split file whose chunk failed (after its retries) fails the run, with

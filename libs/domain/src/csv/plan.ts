@@ -13,8 +13,9 @@
  * line cut by the buffer end). Without WebAssembly SIMD the planner uses `readRecordAt` alone,
  * with the same result.
  */
-import * as fs from 'node:fs';
 import { InputFormatError } from '../shared/model';
+import { openLocalFile } from '../raw/local-raw-source';
+import type { RawReader } from '../raw/raw-source';
 import {
   DEFAULT_DELIMITER,
   DEFAULT_MAX_RECORD_BYTES,
@@ -77,20 +78,23 @@ export const DEFAULT_PLAN_BUFFER = 4 * 1024 * 1024;
  * Split a CSV file into ranges of `rowsPerChunk` data records (the last one shorter), aligned on
  * record boundaries and covering `[0, fileSize)` with no gap or overlap. Blank lines belong to the
  * range they fall in. An empty file yields one empty range.
+ *
+ * `input` is a raw reader (read sequentially from byte 0, version checked after the last read,
+ * closed when this returns or throws) or the path of a local file.
  */
-export async function planChunks(filePath: string, rowsPerChunk: number, opts: PlanOptions = {}): Promise<ChunkPlan> {
-  if (!Number.isInteger(rowsPerChunk) || rowsPerChunk < 1) throw new RangeError(`rowsPerChunk must be a positive integer, got ${rowsPerChunk}`);
-  const delim = opts.delimiter ?? DEFAULT_DELIMITER;
-  delimiterCode(delim);
-  const maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
-  const maxLines = opts.maxRecordLines ?? DEFAULT_MAX_RECORD_LINES;
-  const bufSize = Math.max(opts.bufferSize ?? DEFAULT_PLAN_BUFFER, 2 * maxBytes + 2, 1024);
-  const onRange = opts.onRange;
-  const skipper = opts.simd === false ? null : createLineSkipper(bufSize);
-
-  const fh = await fs.promises.open(filePath, 'r');
+export async function planChunks(input: RawReader | string, rowsPerChunk: number, opts: PlanOptions = {}): Promise<ChunkPlan> {
+  const reader = typeof input === 'string' ? await openLocalFile(input) : input;
   try {
-    const fileSize = (await fh.stat()).size;
+    if (!Number.isInteger(rowsPerChunk) || rowsPerChunk < 1) throw new RangeError(`rowsPerChunk must be a positive integer, got ${rowsPerChunk}`);
+    const delim = opts.delimiter ?? DEFAULT_DELIMITER;
+    delimiterCode(delim);
+    const maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    const maxLines = opts.maxRecordLines ?? DEFAULT_MAX_RECORD_LINES;
+    const bufSize = Math.max(opts.bufferSize ?? DEFAULT_PLAN_BUFFER, 2 * maxBytes + 2, 1024);
+    const onRange = opts.onRange;
+    const skipper = opts.simd === false ? null : createLineSkipper(bufSize);
+
+    const fileSize = reader.size;
     // With the skipper the buffer lives in its WebAssembly memory (read into directly, no copy).
     const buf = skipper ? skipper.buf : Buffer.allocUnsafe(bufSize);
     let base = 0; // file offset of buf[0]
@@ -108,7 +112,7 @@ export async function planChunks(filePath: string, rowsPerChunk: number, opts: P
         pos = 0;
       }
       while (len < bufSize && !eof) {
-        const { bytesRead } = await fh.read(buf, len, bufSize - len, readPos);
+        const bytesRead = await reader.read(buf, len, bufSize - len, readPos);
         if (bytesRead === 0) {
           eof = true;
           break;
@@ -196,6 +200,7 @@ export async function planChunks(filePath: string, rowsPerChunk: number, opts: P
       if (curRows > 0 || ranges.length === 0) ranges.push({ index: ranges.length, start: curStart, end: fileSize, rows: curRows, firstLine: curLine });
       else ranges[ranges.length - 1].end = fileSize;
     }
+    await reader.verify();
     opts.onProgress?.(fileSize, fileSize);
     if (onRange) await emit(ranges.length);
     return { header: header ?? '', headerEnd, totalRows, fileSize, ranges };
@@ -214,6 +219,6 @@ export async function planChunks(filePath: string, rowsPerChunk: number, opts: P
       }
     }
   } finally {
-    await fh.close();
+    await reader.close();
   }
 }

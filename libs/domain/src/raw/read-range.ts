@@ -1,88 +1,96 @@
-import * as fs from 'node:fs';
-import { localVersion } from './discover';
+import { SourceChangedError, type RawReader } from './raw-source';
 
-/** The file changed since the run discovered it: its chunks would mix two versions. */
-export class SourceChangedError extends Error {
-  constructor(relPath: string) {
-    super(`${relPath} changed since the run discovered it; start a new run`);
-    this.name = 'SourceChangedError';
-    Object.setPrototypeOf(this, new.target.prototype);
-  }
-}
-
-/** Throw SourceChangedError unless the file at `abs` is still `version`. */
-export function assertVersion(abs: string, version: string, relPath: string): void {
-  if (localVersion(fs.statSync(abs)) !== version) throw new SourceChangedError(relPath);
-}
-
-/** Read [start, end) of a file, after checking it is still the version the run discovered. */
-export async function readFileRange(abs: string, start: number, end: number, version: string, relPath: string): Promise<Buffer> {
-  const fh = await fs.promises.open(abs, 'r');
+/**
+ * Read [start, end) of a raw file into one buffer, then check the file is still the version the
+ * reader was opened on. The reader is closed when this returns or throws.
+ */
+export async function readFileRange(reader: RawReader, start: number, end: number): Promise<Buffer> {
   try {
-    if (localVersion(await fh.stat()) !== version) throw new SourceChangedError(relPath);
     const buf = Buffer.allocUnsafe(end - start);
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesRead } = await fh.read(buf, off, buf.length - off, start + off);
-      if (bytesRead === 0) throw new SourceChangedError(relPath);
-      off += bytesRead;
-    }
+    await readFully(reader, buf, 0, buf.length, start);
+    await reader.verify();
     return buf;
   } finally {
-    await fh.close();
+    await reader.close();
   }
 }
 
 /** Something fed a range block by block (a source's ChunkScanner). */
 export interface BlockConsumer {
-  /** Uses the complete records at the start of `buf`; returns the bytes used. */
+  /**
+   * Uses the complete records at the start of `buf`; returns the bytes used. `buf` is valid only
+   * during the call (its memory is read into again): copy what must be kept.
+   */
   push(buf: Buffer, final: boolean): number;
 }
 
 export const DEFAULT_SCAN_BLOCK = 8 * 1024 * 1024;
 
 /**
- * Feed [start, end) of a file to `consumer` in blocks of at most `blockSize` bytes (memory stays
- * at one block whatever the range size). The bytes a push leaves unused are passed again at the
- * front of the next block, so a record may straddle two reads. The file must still be `version`
- * before the first read and after the last one; otherwise SourceChangedError, and nothing the
- * consumer produced may be kept.
+ * Read blocks of DEFAULT_SCAN_BLOCK bytes kept between scans: a processor scans one range after
+ * another, and a fresh 8 MiB buffer per range is external memory that makes V8 run full garbage
+ * collections. Two spares cover two scans at once; more are allocated and dropped.
+ */
+const spareBlocks: Buffer[] = [];
+const MAX_SPARE_BLOCKS = 2;
+
+/** A buffer of at least `size` bytes: a spare block when one is free and large enough. */
+function takeBlock(size: number): Buffer {
+  if (size <= DEFAULT_SCAN_BLOCK && spareBlocks.length) return spareBlocks.pop()!;
+  return size === DEFAULT_SCAN_BLOCK ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
+}
+
+function giveBack(block: Buffer): void {
+  if (block.length === DEFAULT_SCAN_BLOCK && spareBlocks.length < MAX_SPARE_BLOCKS) spareBlocks.push(block);
+}
+
+/**
+ * Feed [start, end) of a raw file to `consumer` in blocks of at most `blockSize` bytes (memory
+ * stays at one block whatever the range size). The bytes a push leaves unused are passed again at
+ * the front of the next block, so a record may straddle two reads. The reader checked the version
+ * when it was opened and it is checked again after the last read; on SourceChangedError nothing
+ * the consumer produced may be kept. The reader is closed when this returns or throws.
  */
 export async function scanFileRange(
-  abs: string,
+  reader: RawReader,
   range: { start: number; end: number },
-  version: string,
-  relPath: string,
   consumer: BlockConsumer,
   blockSize = DEFAULT_SCAN_BLOCK,
 ): Promise<void> {
-  const fh = await fs.promises.open(abs, 'r');
+  const size = Math.max(1, Math.min(blockSize, range.end - range.start));
+  // A range smaller than the default block uses the front of a spare one when there is one.
+  const block = takeBlock(size);
   try {
-    if (localVersion(await fh.stat()) !== version) throw new SourceChangedError(relPath);
-    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(blockSize, range.end - range.start)));
+    const buf = block.subarray(0, size);
     let carry = 0; // unused bytes kept at the front of buf
     let filePos = range.start;
     for (;;) {
       const want = Math.min(buf.length - carry, range.end - filePos);
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(buf, carry + got, want - got, filePos + got);
-        if (bytesRead === 0) throw new SourceChangedError(relPath);
-        got += bytesRead;
-      }
-      filePos += got;
+      await readFully(reader, buf, carry, want, filePos);
+      filePos += want;
       const final = filePos >= range.end;
-      const len = carry + got;
+      const len = carry + want;
       const used = consumer.push(buf.subarray(0, len), final);
       if (final) break;
       if (used === 0 && len === buf.length) {
-        throw new Error(`${relPath}: a record at byte ${filePos - len} does not fit in a ${buf.length}-byte block`);
+        throw new Error(`${reader.relPath}: a record at byte ${filePos - len} does not fit in a ${buf.length}-byte block`);
       }
       buf.copy(buf, 0, used, len);
       carry = len - used;
     }
-    if (localVersion(await fh.stat()) !== version) throw new SourceChangedError(relPath);
+    await reader.verify();
   } finally {
-    await fh.close();
+    giveBack(block);
+    await reader.close();
+  }
+}
+
+/** Read exactly `len` bytes at `pos` into `buf[off…]`; a file ending early is a changed file. */
+async function readFully(reader: RawReader, buf: Buffer, off: number, len: number, pos: number): Promise<void> {
+  let got = 0;
+  while (got < len) {
+    const n = await reader.read(buf, off + got, len - got, pos + got);
+    if (n === 0) throw new SourceChangedError(reader.relPath, `${reader.size} bytes, the range needs byte ${pos + got}`);
+    got += n;
   }
 }
