@@ -9,7 +9,7 @@ const path = require('node:path');
 const IORedis = require('ioredis');
 const { Queue } = require('bullmq');
 const { IngestRun, jobIds, newRunId, QueueName } = require('@cityflow/contracts');
-const { loadConfig, workerConnection, redisOptionsFromUrl, FsStore, SERVICE_NODE_OPTIONS } = require('@cityflow/common');
+const { loadConfig, workerConnection, redisOptionsFromUrl, openStore, SERVICE_NODE_OPTIONS } = require('@cityflow/common');
 const { startRedisServer, findRedisServer } = require('@cityflow/testing');
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -347,7 +347,8 @@ function withTimeout(promise, ms, what) {
  * Rejects when a service process exits early or the timeout passes.
  */
 async function waitForRun(config, runId, { children = [], timeoutMs = 30 * 60_000, onProgress, progressEveryMs = 1000 } = {}) {
-  const store = new FsStore(config.outputDir);
+  // The configured store (filesystem, MongoDB or DynamoDB), where the reporter writes the run record.
+  const store = await openStore(config);
   const reader = onProgress ? new RunProgressReader(config, runId) : null;
   const started = Date.now();
   let sampledAt = 0;
@@ -369,6 +370,7 @@ async function waitForRun(config, runId, { children = [], timeoutMs = 30 * 60_00
     }
   } finally {
     if (reader) await reader.close();
+    await store.close?.();
     statusLine.end();
   }
 }

@@ -2,7 +2,7 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnModuleInit } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { JobContractError, JobResult, MergeDay, QueueName } from '@cityflow/contracts';
-import { APP_CONFIG, AppConfig, assertWorkerOptions, LOGGER, Logger, STORE, Store, WORKER_OPTIONS } from '@cityflow/common';
+import { APP_CONFIG, AppConfig, assertWorkerOptions, InvalidStoreKeyError, LOGGER, Logger, STORE, Store, UnstorableValueError, WORKER_OPTIONS } from '@cityflow/common';
 import { loadReferentiel, mergeSourceDay, PartialFormatError, ReferentielMetrics } from '@cityflow/domain';
 
 /**
@@ -54,8 +54,11 @@ export class MergeDayProcessor extends WorkerHost implements OnModuleInit {
       this.log.debug({ runId: data.runId, source: data.source, day: data.day, partials: data.partials.length, ms: Date.now() - started }, 'day merged');
       return MergeDay.parseResult({ source: data.source, day: data.day, quality: result.quality });
     } catch (e) {
-      // A partial that cannot be read back will not become readable on a retry.
-      if (e instanceof PartialFormatError) throw new UnrecoverableError(`${e.name}: ${e.message}`);
+      // A partial that cannot be read back will not become readable on a retry, and a document
+      // the store refuses (a value it cannot hold) will be refused again.
+      if (e instanceof PartialFormatError || e instanceof UnstorableValueError || e instanceof InvalidStoreKeyError) {
+        throw new UnrecoverableError(`${e.name}: ${e.message}`);
+      }
       throw e;
     }
   }

@@ -2,12 +2,15 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnModuleInit } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { JobContractError, JobResult, ProcessChunk, QueueName } from '@cityflow/contracts';
-import { APP_CONFIG, AppConfig, assertWorkerOptions, LOGGER, Logger, WORKER_OPTIONS } from '@cityflow/common';
+import { APP_CONFIG, AppConfig, assertWorkerOptions, InvalidStoreKeyError, LOGGER, Logger, UnstorableValueError, WORKER_OPTIONS } from '@cityflow/common';
 import { InputFormatError, RawDirError, SourceChangedError } from '@cityflow/domain';
 import { ProcessorService } from './processor.service';
 
-/** Permanent failures: retrying the same bytes cannot succeed. */
-const PERMANENT = [JobContractError, InputFormatError, SourceChangedError, RawDirError];
+/**
+ * Permanent failures: retrying the same bytes cannot succeed. (A store write that ran out of
+ * retries, DynamoWriteError, is not one of them: a later attempt may get through.)
+ */
+const PERMANENT = [JobContractError, InputFormatError, SourceChangedError, RawDirError, UnstorableValueError, InvalidStoreKeyError];
 
 /**
  * Lock duration, stall detection and worker name come from the configuration (WORKER_*): a
