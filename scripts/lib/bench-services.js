@@ -58,6 +58,8 @@ async function startStack({ rawDir, outDir, processors, maxFileSizeMb, cpuProfDi
     // POST /runs is enabled only with a key; the bench itself enqueues like the API does.
     API_KEY: crypto.randomBytes(16).toString('hex'),
   };
+  // Settings worth comparing side by side pass through from the bench's own environment.
+  for (const name of ['PROCESSOR_CONCURRENCY', 'EC2_CHUNK_SIZE', 'NODE_OPTIONS']) if (process.env[name]) env[name] = process.env[name];
   const config = stack.stackConfig(env);
   const services = [];
   try {

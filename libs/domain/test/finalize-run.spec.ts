@@ -71,9 +71,10 @@ async function setup() {
 describe('run fan-in: MergeDay jobs and finalizeRun', () => {
   it('a day merged by mergeSourceDay has the bytes finalizeRun writes when it merges the day itself', async () => {
     const a = await setup();
-    const plans = await prepareDayMerges(a.store, a.input);
+    const { plans, prepared } = await prepareDayMerges(a.store, a.input);
     expect(plans.length).toBeGreaterThan(50); // one per Paris day of the export
-    const merged = [];
+    expect(prepared.map((p) => [p.source, p.day])).toEqual([['referentiel', DATE]]);
+    const merged = [...prepared];
     for (const plan of plans) {
       const result = await mergeSourceDay(a.store, { ...plan, date: DATE });
       merged.push({ source: plan.source, day: plan.day, quality: result.quality });
@@ -89,9 +90,22 @@ describe('run fan-in: MergeDay jobs and finalizeRun', () => {
     expect(viaJobs.csv).toBe(inside.csv);
   });
 
+  it('the référentiel merged before the day merges is not merged again by finalizeRun', async () => {
+    const { store, input } = await setup();
+    const { plans, prepared } = await prepareDayMerges(store, input);
+    const merged = [...prepared];
+    for (const plan of plans) merged.push({ source: plan.source, day: plan.day, quality: (await mergeSourceDay(store, { ...plan, date: DATE })).quality });
+    const puts: string[] = [];
+    const putMetrics = store.putMetrics.bind(store);
+    store.putMetrics = async (type, day, doc) => (puts.push(`${type}|${day}`), putMetrics(type, day, doc));
+    const out = await finalizeRun(store, { ...input, generatedAt: '2024-11-06T00:00:00Z' }, merged);
+    expect(puts).toEqual([]); // everything was merged before: the report step only reads
+    expect(out.metricsWritten).toContainEqual({ type: 'referentiel', day: DATE });
+  });
+
   it('a given référentiel loader is used instead of reading the référentiel for every day', async () => {
     const { store, input } = await setup();
-    const plans = await prepareDayMerges(store, input);
+    const { plans } = await prepareDayMerges(store, input);
     const comptages = plans.filter((p) => p.source === 'comptages').slice(0, 5);
     const mapping = (JSON.parse(store.metrics.get(`referentiel|${DATE}`)!) as { mapping: Record<string, unknown> }).mapping;
     const calls: string[] = [];
@@ -105,7 +119,7 @@ describe('run fan-in: MergeDay jobs and finalizeRun', () => {
 
   it('a partial listed by a chunk summary but missing from the store fails both paths, naming it', async () => {
     const { store, input } = await setup();
-    const plans = await prepareDayMerges(store, input);
+    const { plans } = await prepareDayMerges(store, input);
     const plan = plans.find((p) => p.source === 'comptages' && p.partials.length > 1)!;
     const lost = plan.partials[1];
     store.partials.delete(MemoryStore.key({ source: 'comptages', fileKey: lost.fileKey, chunkIndex: lost.chunkIndex }, plan.day));

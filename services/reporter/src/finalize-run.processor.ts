@@ -1,7 +1,7 @@
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnModuleInit } from '@nestjs/common';
 import { Job, Queue, UnrecoverableError, WaitingChildrenError } from 'bullmq';
-import { ChunkFile, ChunkSummary, FinalizeRun, JobContractError, jobIds, JobResult, MergeDay, QueueName } from '@cityflow/contracts';
+import { ChunkFile, ChunkSummary, FinalizeRun, JobContractError, JobData, jobIds, JobResult, MergeDay, QueueName } from '@cityflow/contracts';
 import { LOGGER, Logger } from '@cityflow/common';
 import { DayMergeResult, prepareReportValidator } from '@cityflow/domain';
 import { ReporterService } from './reporter.service';
@@ -35,7 +35,7 @@ export class FinalizeRunProcessor extends WorkerHost implements OnModuleInit {
   }
 
   async process(job: Job, token?: string): Promise<JobResult<typeof FinalizeRun>> {
-    let data;
+    let data: JobData<typeof FinalizeRun>;
     try {
       data = FinalizeRun.parse(job.data);
     } catch (e) {
@@ -53,7 +53,7 @@ export class FinalizeRunProcessor extends WorkerHost implements OnModuleInit {
     for (const [key, reason] of Object.entries(failures)) failedJobs[key.split(':').pop()!] = reason;
 
     if ((data.step ?? 'merge') === 'merge') {
-      const plans = await this.reporter.prepareMerges(data.runId, data.date, chunks, failedJobs);
+      const { plans, prepared } = await this.reporter.prepareMerges(data.runId, data.date, chunks, failedJobs);
       if (plans.length) {
         await this.mergeQueue.addBulk(
           plans.map((p) => ({
@@ -69,9 +69,11 @@ export class FinalizeRunProcessor extends WorkerHost implements OnModuleInit {
         );
         this.log.info({ runId: data.runId, merges: plans.length }, 'day merges added');
       }
-      await job.updateData({ ...data, step: 'report' });
+      data = { ...data, step: 'report', prepared };
+      await job.updateData(data);
       if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
     }
+    merged.push(...(data.prepared ?? []));
     const out = await this.reporter.finalize(data.runId, data.date, chunks, failedJobs, merged);
     return FinalizeRun.parseResult({ date: data.date, ...out });
   }

@@ -20,7 +20,12 @@ export class ReporterService {
   ) {}
 
   /** The run's day merges to fan out (after writing the référentiel they read). */
-  async prepareMerges(runId: string, date: string, chunks: ChunkSummary[], failedJobs: Record<string, string>): Promise<DayMergePlan[]> {
+  async prepareMerges(
+    runId: string,
+    date: string,
+    chunks: ChunkSummary[],
+    failedJobs: Record<string, string>,
+  ): Promise<{ plans: DayMergePlan[]; prepared: DayMergeResult[] }> {
     const { files } = await this.runFiles(runId, failedJobs);
     return prepareDayMerges(this.store, { date, chunks, files });
   }

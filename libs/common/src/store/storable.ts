@@ -75,6 +75,48 @@ const wellFormed: (s: string) => boolean =
  * keeps only the keys leading to the current value and builds a path only when it fails.
  */
 export function assertStorable(doc: unknown, root = '$'): void {
+  // Almost every document passes: one lean walk says so; the walk below, which keeps the path and
+  // tells cycles from deep nesting, runs only to name what is wrong.
+  if (quickCheck(doc, 0)) return;
+  explain(doc, root);
+}
+
+/** Whether `value` passes every rule (a cycle shows as nesting past MAX_DOCUMENT_DEPTH). */
+function quickCheck(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return wellFormed(value);
+    case 'number': {
+      // Finite, and 0 or a magnitude in [1e-130, 2^53 − 1] (every double beyond is an integer).
+      const a = Math.abs(value);
+      return value === 0 || (a >= MIN_NUMBER_MAGNITUDE && a <= Number.MAX_SAFE_INTEGER);
+    }
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_DOCUMENT_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!quickCheck(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(value).length) return false;
+  const obj = value as Record<string, unknown>;
+  for (const key in obj) {
+    if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+    if (!wellFormed(key) || !quickCheck(obj[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+/** Throw UnstorableValueError for the first value of `doc` that breaks a rule. */
+function explain(doc: unknown, root: string): void {
   const trail: (string | number)[] = [];
   const ancestors: object[] = []; // at most MAX_DOCUMENT_DEPTH: a list beats a Set here
   const fail = (message: string): never => {

@@ -202,15 +202,20 @@ async function mergeHere(
 
 /**
  * Before the day merges start: write the run's référentiel (comptages merges read it), and plan
- * the merges (`planDayMerges`).
+ * the merges (`planDayMerges`). `prepared` lists what was merged here, for `finalizeRun`.
  */
-export async function prepareDayMerges(store: FinalizeStore, input: { date: string; chunks: ChunkRef[]; files: RunFile[] }): Promise<DayMergePlan[]> {
+export async function prepareDayMerges(
+  store: FinalizeStore,
+  input: { date: string; chunks: ChunkRef[]; files: RunFile[] },
+): Promise<{ plans: DayMergePlan[]; prepared: DayMergeResult[] }> {
   const plans = planDayMerges(input);
+  const prepared: DayMergeResult[] = [];
   if (plans.length) {
     const ref = orderedChunks(input).filter((c) => c.source === 'referentiel');
-    if (ref.length) await mergeHere(store, 'referentiel', input.date, ref, {});
+    const result = ref.length ? await mergeHere(store, 'referentiel', input.date, ref, {}) : null;
+    if (result) prepared.push({ source: 'referentiel', day: input.date, quality: result.quality });
   }
-  return plans;
+  return { plans, prepared };
 }
 
 /**

@@ -99,7 +99,8 @@ export function mergeComptagesPartials(partials: ComptagesPartial[]): MergedDay 
     maps.push(map);
   }
   // Numeric id order fixes every later sum's order; `base` follows it.
-  const order = arcs.map((_, k) => k).sort((x, y) => Number(arcs[x].id) - Number(arcs[y].id) || (arcs[x].id < arcs[y].id ? -1 : arcs[x].id > arcs[y].id ? 1 : 0));
+  const num = arcs.map((a) => Number(a.id));
+  const order = arcs.map((_, k) => k).sort((x, y) => num[x] - num[y] || (arcs[x].id < arcs[y].id ? -1 : arcs[x].id > arcs[y].id ? 1 : 0));
   const rank = new Int32Array(arcs.length);
   order.forEach((k, r) => (rank[k] = r));
   const n = arcs.length * SLOTS;
