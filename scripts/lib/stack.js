@@ -9,7 +9,7 @@ const path = require('node:path');
 const IORedis = require('ioredis');
 const { Queue } = require('bullmq');
 const { IngestRun, jobIds, newRunId, QueueName } = require('@cityflow/contracts');
-const { loadConfig, workerConnection, redisOptionsFromUrl, openStore, SERVICE_NODE_OPTIONS } = require('@cityflow/common');
+const { loadConfig, workerConnection, redisOptionsFromUrl, openStore, SERVICE_NODE_OPTIONS, SERVICE_NODE_ARGS } = require('@cityflow/common');
 const { startRedisServer, findRedisServer } = require('@cityflow/testing');
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -33,7 +33,7 @@ function startService(name, env, { quiet = false, index = 0, nodeArgs = [] } = {
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
   // The heap bounds of production (Dockerfile NODE_OPTIONS); a NODE_OPTIONS of the caller comes after, so it can override them.
   const nodeOptions = [SERVICE_NODE_OPTIONS, env.NODE_OPTIONS].filter(Boolean).join(' ');
-  const child = spawn(process.execPath, [...nodeArgs, main], { cwd: ROOT, env: { ...env, NODE_OPTIONS: nodeOptions, SERVICE_NAME: name }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, ...nodeArgs, main], { cwd: ROOT, env: { ...env, NODE_OPTIONS: nodeOptions, SERVICE_NAME: name }, stdio: ['ignore', 'pipe', 'pipe'] });
   const label = index ? `${name}#${index}` : name;
   const tail = [];
   const onData = (stream) => (chunk) => {

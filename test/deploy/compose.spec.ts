@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, EnvSchema, loadConfig, readDotEnv, SERVICE_NODE_OPTIONS } from '@cityflow/common';
+import { CONFIG_VARIABLES, EnvSchema, loadConfig, readDotEnv, SERVICE_NODE_ARGS, SERVICE_NODE_OPTIONS } from '@cityflow/common';
 import { findRedisServer, freePort } from '@cityflow/testing';
 import { quickStartCommands, readmeTestCommand } from './readme';
 
@@ -258,8 +258,8 @@ describe('docker-compose.yml: services and code', () => {
     expect(exists(`services/${name}/src/main.ts`)).toBe(true);
   });
 
-  it.each(appNames)('%s runs `node services/<name>/dist/main.js` directly (no npm, no shell)', (name) => {
-    expect(services[name].command).toEqual(['node', `services/${name}/dist/main.js`]);
+  it.each(appNames)('%s runs `node <SERVICE_NODE_ARGS> services/<name>/dist/main.js` directly (no npm, no shell)', (name) => {
+    expect(services[name].command).toEqual(['node', ...SERVICE_NODE_ARGS, `services/${name}/dist/main.js`]);
     expect(services[name].entrypoint).toBeUndefined();
   });
 

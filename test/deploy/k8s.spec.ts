@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '@cityflow/common';
+import { CONFIG_VARIABLES, loadConfig, SERVICE_NODE_ARGS } from '@cityflow/common';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const K8S = path.join(ROOT, 'k8s');
@@ -172,10 +172,10 @@ describe('k8s Deployments and the code', () => {
     expect(fs.existsSync(path.join(ROOT, 'services', name, 'src', 'main.ts'))).toBe(true);
   });
 
-  it.each(deploymentNames)('%s runs `node services/<name>/dist/main.js` from the shared image', (name) => {
+  it.each(deploymentNames)('%s runs `node <SERVICE_NODE_ARGS> services/<name>/dist/main.js` from the shared image', (name) => {
     const d = one('Deployment', name);
     expect(d.spec.template.spec.containers).toHaveLength(1);
-    expect(container(d).command).toEqual(['node', `services/${name}/dist/main.js`]);
+    expect(container(d).command).toEqual(['node', ...SERVICE_NODE_ARGS, `services/${name}/dist/main.js`]);
     expect(container(d).args).toBeUndefined();
     expect(matches(d.spec.selector, d.spec.template.metadata.labels)).toBe(true);
   });
