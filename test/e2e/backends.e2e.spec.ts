@@ -8,6 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createBucket, s3rverClient, s3rverEnv, startDynalite, startS3rver, uploadTree, useS3rverCredentials, type RunningDynalite, type RunningS3rver } from '@cityflow/testing';
 import { buildMultiDayTree, type MultiDayTree } from './multi-day-tree';
@@ -20,6 +22,7 @@ const START = '2025-02-02';
 const DAYS = 3;
 const COMMON = { SOURCE_DATE_EPOCH: '1738800000', MAX_FILE_SIZE_MB: '0.5', EC2_CHUNK_SIZE: '700' };
 const MONGODB_URL = process.env.MONGODB_URL;
+const cleanups: (() => void)[] = [];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,7 +44,10 @@ interface Mode {
 }
 
 async function runMode(name: string, env: Record<string, string>, rawDir: (s: TestStack) => string, days: string[]): Promise<Mode> {
-  const s = await startTestStack({ ...COMMON, ...env }, 2);
+  // The S3 cache goes to a temporary folder, not the default `s3_cache` of the working directory.
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cityflow-s3-cache-'));
+  const s = await startTestStack({ ...COMMON, S3_CACHE_DIR: cacheDir, ...env }, 2);
+  cleanups.push(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
   const mode: Mode = { name, stack: s, rawDir: rawDir(s), runs: [] };
   for (const day of days) {
     const r = await s.run(day, mode.rawDir);
@@ -117,6 +123,7 @@ describe('same results in every mode (real services, API compared byte for byte)
     client?.destroy();
     await Promise.all([s3?.stop(), dynamo?.stop()]);
     tree?.remove();
+    for (const c of cleanups) c();
     restoreCredentials?.();
   }, 120_000);
 
