@@ -4,74 +4,40 @@
  * chunker.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Queue } from 'bullmq';
-import { S3Client } from '@aws-sdk/client-s3';
 import { ChunkFile, QueueName } from '@cityflow/contracts';
-import { AppConfig, createLogger, createRawSources, FsStore, loadConfig, RawSources, workerConnection } from '@cityflow/common';
-import { createBucket, fixture, putObjects, RunningS3rver, s3rverClient, s3rverEnv, startS3rver, testRedisUrl, uniquePrefix, useS3rverCredentials } from '@cityflow/testing';
+import { FsStore } from '@cityflow/common';
+import { fixture, S3ServiceFixture, startS3ServiceFixture } from '@cityflow/testing';
 import { IngestorService } from '../src/ingestor.service';
 
 const DAY = '2024-10-15';
 const BUCKET = 'raw-ingestor';
 const PREFIX = 'raw';
 const COMPTAGES = fixture('real', 'comptages-routiers-permanents', 'louisgthier_comptages-routiers-permanents-washington_arc4264_2024-10-01_to_2024-12-06.csv');
-const log = createLogger({ logLevel: 'silent', logPretty: false, serviceName: 'ingestor-test' });
 
 describe('ingest in S3 mode', () => {
-  let s3: RunningS3rver;
-  let client: S3Client;
-  let config: AppConfig;
-  let rawSources: RawSources;
-  const queues: Queue[] = [];
-  let restoreCredentials: () => void;
-
-  const queue = (name: QueueName) => {
-    const q = new Queue(name, { connection: workerConnection(config.redisUrl), prefix: config.queuePrefix });
-    queues.push(q);
-    return q;
-  };
+  let f: S3ServiceFixture;
 
   beforeAll(async () => {
-    restoreCredentials = useS3rverCredentials();
-    s3 = await startS3rver();
-    client = s3rverClient(s3.endpoint);
-    await createBucket(client, BUCKET);
-    await putObjects(client, BUCKET, {
-      [`${PREFIX}/batch/comptages-washington.csv`]: fs.readFileSync(COMPTAGES),
-      [`${PREFIX}/api/bikes/dt=${DAY}/hour=02/counts.json`]: '[]',
-      [`${PREFIX}/api/bikes/dt=${DAY}/hour=03/counts.json`]: '[]',
-    });
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cityflow-ingestor-s3-'));
-    config = loadConfig(
-      {
-        ...s3rverEnv(s3.endpoint, { bucket: BUCKET, prefix: PREFIX }),
-        REDIS_URL: testRedisUrl(),
-        QUEUE_PREFIX: uniquePrefix('ingestor-s3'),
-        OUTPUT_DIR: path.join(cwd, 'output'),
-        S3_CACHE_DIR: path.join(cwd, 'cache'),
-        MAX_FILE_SIZE_MB: '0.1',
+    f = await startS3ServiceFixture({
+      label: 'ingestor-s3',
+      bucket: BUCKET,
+      prefix: PREFIX,
+      objects: {
+        'batch/comptages-washington.csv': fs.readFileSync(COMPTAGES),
+        [`api/bikes/dt=${DAY}/hour=02/counts.json`]: '[]',
+        [`api/bikes/dt=${DAY}/hour=03/counts.json`]: '[]',
       },
-      cwd,
-    );
-    rawSources = createRawSources(config, log);
+      env: { MAX_FILE_SIZE_MB: '0.1' },
+    });
   });
 
   afterAll(async () => {
-    for (const q of queues) {
-      await q.obliterate({ force: true });
-      await q.close();
-    }
-    rawSources?.destroy();
-    client?.destroy();
-    await s3?.stop();
-    restoreCredentials?.();
+    await f?.close();
   });
 
   it('discovers the day in S3 and puts the S3 location and ETags in the run', async () => {
-    const store = new FsStore(config.outputDir);
-    const ingestor = new IngestorService(config, store, log, rawSources, queue(QueueName.Ingest));
+    const store = new FsStore(f.config.outputDir);
+    const ingestor = new IngestorService(f.config, store, f.log, f.rawSources, f.queue(QueueName.Ingest));
     try {
       const result = await ingestor.ingest({ schemaVersion: 1, runId: 'run-s3-ingest', date: DAY });
       expect(result).toEqual({ files: 3, chunkedFiles: 1 });
@@ -82,7 +48,7 @@ describe('ingest in S3 mode', () => {
         [`api/bikes/dt=${DAY}/hour=03/counts.json`, false],
         ['batch/comptages-washington.csv', true],
       ]);
-      const [chunkJob] = await queue(QueueName.Chunk).getJobs(['waiting', 'waiting-children', 'delayed', 'prioritized']);
+      const [chunkJob] = await f.queue(QueueName.Chunk).getJobs(['waiting', 'waiting-children', 'delayed', 'prioritized']);
       const data = ChunkFile.parse(chunkJob.data);
       expect(data.rawDir).toBe(`s3://${BUCKET}/${PREFIX}`);
       expect(data.file.version).toMatch(/^"[0-9a-f]{32}"$/);
