@@ -85,13 +85,6 @@ class SimdCursor implements StructuralCursor {
   private winStart = 0;
   private winEnd = 0;
   private lastWord = -1;
-  /**
-   * Where the last answer left off: word `w`, with `m` its bits not yet returned, answers any
-   * position from `from` on (the usual next question is the last answer + 1: no recomputation).
-   */
-  private w = 0;
-  private m = 0;
-  private from = 0;
 
   constructor(
     private readonly input: Buffer,
@@ -103,32 +96,23 @@ class SimdCursor implements StructuralCursor {
   reset(buf: Buffer): void {
     this.buf = buf;
     this.len = buf.length;
-    this.winStart = this.winEnd = this.from = 0;
+    this.winStart = this.winEnd = 0;
     this.lastWord = -1;
-    this.w = this.m = 0;
   }
 
   next(pos: number): number {
     for (;;) {
-      if (pos < this.from || pos >= this.winEnd) {
+      if (pos < this.winStart || pos >= this.winEnd) {
         if (pos >= this.len) return this.len;
-        if (pos < this.winStart || pos >= this.winEnd) this.fill(pos);
-        this.seek(pos);
-      } else if (pos > this.from) {
-        this.seek(pos);
+        this.fill(pos);
       }
-      let m = this.m;
-      let w = this.w;
+      const rel = pos - this.winStart;
+      let w = rel >>> 5;
+      let m = this.words[w] & (-1 << (rel & 31));
       while (m === 0 && w < this.lastWord) m = this.words[++w];
       if (m !== 0) {
-        const low = m & -m;
-        const at = this.winStart + (w << 5) + (31 - Math.clz32(low));
-        if (at < this.winEnd) {
-          this.w = w;
-          this.m = m ^ low;
-          this.from = at + 1;
-          return at;
-        }
+        const at = this.winStart + (w << 5) + (31 - Math.clz32(m & -m));
+        if (at < this.winEnd) return at;
       }
       pos = this.winEnd; // none left in this window
     }
@@ -163,15 +147,6 @@ class SimdCursor implements StructuralCursor {
     }
   }
 
-  /** Point `w`/`m` at `pos` (inside the window). */
-  private seek(pos: number): void {
-    const rel = pos - this.winStart;
-    const w = rel >>> 5;
-    this.m = (w === this.w && pos > this.from ? this.m : this.words[w]) & (-1 << (rel & 31));
-    this.w = w;
-    this.from = pos;
-  }
-
   private fill(pos: number): void {
     const n = Math.min(STRUCTURAL_WINDOW, this.len - pos);
     this.buf.copy(this.input, 0, pos, pos + n);
@@ -179,7 +154,6 @@ class SimdCursor implements StructuralCursor {
     this.winStart = pos;
     this.winEnd = pos + n;
     this.lastWord = (n - 1) >>> 5;
-    this.w = -1; // no word cached
   }
 }
 
