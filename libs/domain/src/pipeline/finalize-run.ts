@@ -248,8 +248,8 @@ export async function finalizeRun(
 
     const ctx: { referentiel?: ReferentielMetrics['mapping']; history?: Record<string, unknown> } = {};
     if (source === 'comptages') {
-      const ref = (forD.referentiel ?? (await store.getMetrics<ReferentielMetrics>('referentiel', D))) as ReferentielMetrics | null;
-      if (ref) ctx.referentiel = ref.mapping;
+      const mapping = (forD.referentiel as ReferentielMetrics | undefined)?.mapping ?? (await loadReferentiel(store, D));
+      if (mapping) ctx.referentiel = mapping;
     }
 
     for (const day of targets.sort()) {
